@@ -45,6 +45,7 @@ static void *signal_thread(void *arg) {
 }
 
 static void before_sleep(void *arg) { weir_log_before_sleep(arg); }
+static bool log_idle(void *arg) { return weir_log_idle(arg); }
 
 int weir_cli_serve(int argc, char **argv, char **envp) {
     const char *config_path = NULL;
@@ -94,10 +95,15 @@ int weir_cli_serve(int argc, char **argv, char **envp) {
     weir_loop_run(loop);
     pthread_cancel(sig_tid);
     pthread_join(sig_tid, NULL);
+    /* Close every connection, then let in-flight flushes, reads and waiting requests
+     * finish before the log goes away. */
+    weir_kafka_server_stop(kafka);
+    weir_loop_drain(loop, log_idle, log, 30000);
+    weir_info("serve", "stopped");
     status = 0;
 out:
     if (status) fprintf(stderr, "weir serve: %s\n", err.msg);
-    weir_kafka_server_stop(kafka);
+    weir_kafka_server_free(kafka);
     weir_log_close(log);
     weir_loop_free(loop);
     return status;

@@ -256,7 +256,13 @@ int weir_kafka_server_start(const weir_config *cfg, weir_loop *loop, weir_log *l
 int weir_kafka_server_port(const weir_kafka_server *s) { return weir_listener_port(s->listener); }
 
 void weir_kafka_server_stop(weir_kafka_server *s) {
-    if (!s) return;
+    if (!s || !s->listener) return;
     weir_listener_close(s->listener);
+    s->listener = NULL;
+}
+
+void weir_kafka_server_free(weir_kafka_server *s) {
+    if (!s) return;
+    weir_kafka_server_stop(s);
     free(s);
 }

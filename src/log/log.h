@@ -183,4 +183,6 @@ void weir_topic_unref(weir_log *log, weir_topic *t);
 
 /* Runs before the loop sleeps: seals and flushes pending appends when due. */
 void weir_log_before_sleep(weir_log *log);
+/* True when nothing is pending: no appends, no flush, no worker job in flight. */
+bool weir_log_idle(weir_log *log);
 #endif

@@ -260,3 +260,5 @@ static void flush_maybe(weir_log *log) {
 }
 
 void weir_log_before_sleep(weir_log *log) { flush_maybe(log); }
+
+bool weir_log_idle(weir_log *log) { return !log->dirty_head && !log->flushing && log->inflight_jobs == 0; }

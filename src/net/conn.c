@@ -19,6 +19,7 @@
 
 struct weir_listener {
     weir_watch w;
+    weir_conn *conns; /* open connections, to close them all at shutdown */
     int32_t max_frame;
     int max_conns, nconns;
     weir_conn_handler h;
@@ -28,6 +29,7 @@ struct weir_listener {
 struct weir_conn {
     weir_watch w;
     weir_listener *listener;
+    weir_conn *prev, *next; /* in the listener's list */
     weir_buf in;       /* bytes read, not yet handed out as frames */
     size_t in_pos;     /* start of the first unconsumed byte in `in` */
     weir_buf out;      /* queued output */
@@ -50,8 +52,12 @@ static void conn_update_events(weir_conn *c) {
 
 static void conn_free_post(void *arg) {
     weir_conn *c = arg;
-    if (c->listener->h.on_close) c->listener->h.on_close(c, c->listener->h.ctx);
-    c->listener->nconns--;
+    weir_listener *l = c->listener;
+    if (l->h.on_close) l->h.on_close(c, l->h.ctx);
+    l->nconns--;
+    if (c->prev) c->prev->next = c->next;
+    else l->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
     close(c->w.fd);
     weir_buf_free(&c->in);
     weir_buf_free(&c->out);
@@ -217,6 +223,9 @@ static void listener_on_event(weir_watch *w, uint32_t events) {
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(c->peer, sizeof c->peer, "%s:%s", host, serv);
         l->nconns++;
+        c->next = l->conns;
+        if (l->conns) l->conns->prev = c;
+        l->conns = c;
         weir_watch_add(&c->w, EPOLLIN);
         if (l->h.on_open) l->h.on_open(c, l->h.ctx);
     }
@@ -259,9 +268,14 @@ int weir_listener_open(weir_loop *loop, const char *host, int port, int32_t max_
 
 int weir_listener_port(const weir_listener *l) { return l->port; }
 
+static void listener_free_post(void *arg) { free(arg); }
+
+/* Stops accepting, closes every connection, and frees the listener after their
+ * teardown posts have run (posts run in order). */
 void weir_listener_close(weir_listener *l) {
     if (!l) return;
     weir_watch_del(&l->w);
     close(l->w.fd);
-    free(l);
+    for (weir_conn *c = l->conns; c; c = c->next) conn_teardown(c);
+    weir_loop_post(l->w.loop, listener_free_post, l);
 }

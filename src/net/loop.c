@@ -28,6 +28,7 @@ struct weir_timer {
 struct weir_loop {
     int epfd, evfd;
     volatile int stopping;
+    bool draining; /* shutting down: every timer is due now */
     pthread_mutex_t lock;
     post *posts_head, *posts_tail;
     weir_timer **heap;
@@ -185,7 +186,9 @@ int weir_loop_run(weir_loop *l) {
     while (!l->stopping) {
         if (l->before_sleep) l->before_sleep(l->before_sleep_arg);
         int timeout = -1;
-        if (l->nheap) {
+        if (l->nheap && l->draining) {
+            timeout = 0;
+        } else if (l->nheap) {
             int64_t d = l->heap[0]->due_ms - weir_mono_ms();
             timeout = d < 0 ? 0 : (d > 1000000 ? 1000000 : (int)d);
         }
@@ -196,7 +199,7 @@ int weir_loop_run(weir_loop *l) {
             w->fn(w, evs[i].events);
         }
         int64_t now = weir_mono_ms();
-        while (l->nheap && l->heap[0]->due_ms <= now) {
+        while (l->nheap && (l->heap[0]->due_ms <= now || l->draining)) {
             weir_timer *t = l->heap[0];
             heap_remove(l, 0);
             weir_timer_fn fn = t->fn;
@@ -206,6 +209,40 @@ int weir_loop_run(weir_loop *l) {
         }
     }
     return WEIR_OK;
+}
+
+static void drain_check(void *arg);
+
+typedef struct drain_ctx {
+    weir_loop *loop;
+    bool (*idle)(void *);
+    void *arg;
+    int64_t deadline;
+} drain_ctx;
+
+/* Re-arms itself until the owner says it is idle (or the deadline passes), then stops. */
+static void drain_check(void *arg) {
+    drain_ctx *d = arg;
+    weir_loop *l = d->loop;
+    bool empty;
+    pthread_mutex_lock(&l->lock);
+    empty = l->posts_head == NULL;
+    pthread_mutex_unlock(&l->lock);
+    if ((empty && l->nheap == 0 && d->idle(d->arg)) || weir_mono_ms() > d->deadline) {
+        l->stopping = 1;
+        return;
+    }
+    weir_loop_post(l, drain_check, d);
+}
+
+int weir_loop_drain(weir_loop *l, bool (*idle)(void *arg), void *arg, int64_t max_ms) {
+    drain_ctx d = {l, idle, arg, weir_mono_ms() + max_ms};
+    l->stopping = 0;
+    l->draining = true;
+    weir_loop_post(l, drain_check, &d);
+    int rc = weir_loop_run(l);
+    l->draining = false;
+    return rc;
 }
 
 void weir_loop_free(weir_loop *l) {

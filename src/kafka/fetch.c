@@ -4,6 +4,7 @@
  * read by the reader threads. */
 #include "kafka/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct fetch_state {
@@ -37,15 +38,19 @@ static void fetch_answer(fetch_state *st) {
         pd->last_stable_offset = rd->hw;
         pd->log_start_offset = rd->log_start;
         if (rd->data.len && (total == 0 || total + (int64_t)rd->data.len <= max_bytes)) {
-            uint8_t *copy = weir_arena_alloc(&r->arena, rd->data.len);
-            memcpy(copy, rd->data.data, rd->data.len);
-            pd->records.ptr = copy;
+            pd->records.ptr = rd->data.data; /* encoded before the reads are freed */
             pd->records.len = (int32_t)rd->data.len;
             total += (int64_t)rd->data.len;
         }
     }
-    fetch_free_reads(st);
+    /* responding may free the request and its arena (st, the reads): keep the buffers */
+    int n = st->rr.nreads;
+    uint8_t **bufs = malloc(sizeof *bufs * (size_t)(n + 1));
+    if (!bufs) abort();
+    for (int i = 0; i < n; i++) bufs[i] = st->rr.reads[i].data.data;
     weir_kafka_respond(r, &st->resp);
+    for (int i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
 }
 
 static void fetch_timeout(void *arg) {

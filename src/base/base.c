@@ -105,11 +105,17 @@ char *weir_arena_strndup(weir_arena *a, const char *s, size_t n) {
 }
 
 char *weir_arena_sprintf(weir_arena *a, const char *fmt, ...) {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    if (n < 0) n = 0;
     char *p = weir_arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof small) {
+        memcpy(p, small, (size_t)n + 1);
+        return p;
+    }
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -14,7 +14,8 @@ typedef struct fetch_state {
     int32_t *read_topic, *read_part; /* where each read goes in resp */
     weir_log_watch *watch;
     weir_timer *timer;
-    bool final; /* max.wait.ms has passed: answer with what there is */
+    bool final;   /* max.wait.ms has passed: answer with what there is */
+    bool reading; /* object reads in flight: a timeout only marks final */
 } fetch_state;
 
 static void fetch_run(fetch_state *st);
@@ -61,7 +62,7 @@ static void fetch_timeout(void *arg) {
         st->watch = NULL;
     }
     st->final = true;
-    fetch_run(st);
+    if (!st->reading) fetch_run(st); /* else the read's completion answers */
 }
 
 static void fetch_wake(void *arg) {
@@ -93,7 +94,11 @@ static void fetch_after_read(fetch_state *st) {
     st->watch = weir_log_watch_add(r->srv->log, fetch_wake, st);
 }
 
-static void fetch_read_done(weir_log_read_req *rr) { fetch_after_read(rr->arg); }
+static void fetch_read_done(weir_log_read_req *rr) {
+    fetch_state *st = rr->arg;
+    st->reading = false;
+    fetch_after_read(st);
+}
 
 /* (Re)reads every partition; topics are looked up again each time since one may have
  * been deleted while the request waited. */
@@ -119,6 +124,7 @@ static void fetch_run(fetch_state *st) {
         }
     }
     if (weir_log_fetch(log, &st->rr) == WEIR_OK) fetch_after_read(st);
+    else st->reading = true;
 }
 
 void weir_kafka_handle_fetch(kreq *r) {

@@ -102,6 +102,13 @@ void weir_kafka_handle_produce(kreq *r) {
                           r->kc->conn ? weir_conn_peer(r->kc->conn) : "?", err.msg);
                 continue;
             }
+            /* Correct a wrong maxTimestamp in place (the frame copy is this request's own). */
+            size_t pos = 0;
+            for (int b = 0; b < ninfos; b++) {
+                if (!t->log_append_time && infos[b].max_timestamp != infos[b].records_max_timestamp)
+                    weir_batch_set_max_timestamp((uint8_t *)pd->records.ptr + pos, infos[b].records_max_timestamp);
+                pos += infos[b].size;
+            }
             weir_partition *p = t->partitions[pd->index];
             weir_log_append(srv->log, p, pd->records.ptr, (size_t)pd->records.len, infos, ninfos,
                             acks0 ? NULL : &st->w, acks0 ? NULL : &st->results[i][k]);

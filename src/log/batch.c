@@ -16,11 +16,12 @@
 #define BATCH_PREFIX 12 /* baseOffset + batchLength: what batchLength does not count */
 #define BATCH_MIN_LENGTH (WEIR_BATCH_HEADER_SIZE - BATCH_PREFIX)
 
-/* Decompressed records may be at most 16x the batch plus 1 MiB, and never more than
- * 256 MiB: a client sending more is treated as sending a bomb. */
+/* Decompressed records may be at most 16x the batch plus 64 MiB, and never more than
+ * 128 MiB: a client sending more is treated as sending a bomb. The slack admits the
+ * very compressible batches real producers send (JSON often compresses 50-250x). */
 #define DECOMPRESS_RATIO 16
-#define DECOMPRESS_SLACK ((size_t)1 << 20)
-#define DECOMPRESS_MAX ((size_t)256 << 20)
+#define DECOMPRESS_SLACK ((size_t)64 << 20)
+#define DECOMPRESS_MAX ((size_t)128 << 20)
 
 static const char *const codec_names[8] = {"none", "gzip", "snappy", "lz4", "zstd", "5", "6", "7"};
 
@@ -68,7 +69,7 @@ static size_t out_room(weir_buf *out, size_t limit) {
 }
 
 static int too_big(weir_err *err, const char *codec, size_t limit) {
-    return weir_err_set(err, "%s: decompressed records exceed the limit of %zu bytes (%dx the batch plus 1 MiB, at most 256 MiB)",
+    return weir_err_set(err, "%s: decompressed records exceed the limit of %zu bytes (%dx the batch plus 64 MiB, at most 128 MiB)",
                         codec, limit, DECOMPRESS_RATIO);
 }
 
@@ -241,6 +242,7 @@ typedef struct batch_fields {
     int64_t max_timestamp;
     int16_t attributes;
     int32_t record_count;
+    int64_t records_max_timestamp; /* out: the largest record timestamp seen */
 } batch_fields;
 
 #define RECORD_FAIL(...) \
@@ -253,7 +255,7 @@ typedef struct batch_fields {
  * framing, offsetDelta equal to its index, consuming the section exactly. With fn NULL it
  * only checks (the produce path); otherwise it hands each record to fn and stops on a
  * non-OK return, which it passes back. */
-static int records_walk(const uint8_t *p, size_t n, const batch_fields *bf, weir_record_fn fn, void *ctx, weir_err *err) {
+static int records_walk(const uint8_t *p, size_t n, batch_fields *bf, weir_record_fn fn, void *ctx, weir_err *err) {
     static const uint8_t empty[1];
     if (!p) p = empty;
     bool log_append = (bf->attributes & WEIR_BATCH_TIMESTAMP_LOG_APPEND) != 0;
@@ -304,6 +306,8 @@ static int records_walk(const uint8_t *p, size_t n, const batch_fields *bf, weir
             if (hlen > 0) q += (size_t)hlen;
         }
         if (q != rn) RECORD_FAIL("its fields take %zu bytes but its length says %zu", q, rn);
+        int64_t rec_ts = add_wrap(bf->base_timestamp, ts_delta);
+        if (i == 0 || rec_ts > bf->records_max_timestamp) bf->records_max_timestamp = rec_ts;
         if (fn) {
             weir_record rec = {
                 .offset = add_wrap(bf->base_offset, offset_delta),
@@ -398,8 +402,9 @@ static weir_batch_status validate_one(const uint8_t *p, size_t avail, int32_t ma
         records = scratch->data;
         records_len = scratch->len;
     }
-    batch_fields bf = {0, info->base_timestamp, info->max_timestamp, info->attributes, info->record_count};
+    batch_fields bf = {0, info->base_timestamp, info->max_timestamp, info->attributes, info->record_count, 0};
     if (records_walk(records, records_len, &bf, NULL, NULL, err) != WEIR_OK) return WEIR_BATCH_CORRUPT;
+    info->records_max_timestamp = bf.records_max_timestamp;
     return WEIR_BATCH_OK;
 }
 
@@ -442,6 +447,12 @@ weir_batch_status weir_batch_validate(const uint8_t *data, size_t len, int32_t m
 
 void weir_batch_set_base_offset(uint8_t *p, int64_t base_offset) {
     weir_be64_put(p + WEIR_BATCH_BASE_OFFSET, (uint64_t)base_offset);
+}
+
+void weir_batch_set_max_timestamp(uint8_t *p, int64_t max_timestamp) {
+    size_t size = 12 + (size_t)weir_be32_get(p + WEIR_BATCH_LENGTH);
+    weir_be64_put(p + WEIR_BATCH_MAX_TIMESTAMP, (uint64_t)max_timestamp);
+    weir_be32_put(p + WEIR_BATCH_CRC, weir_crc32c(0, p + WEIR_BATCH_ATTRIBUTES, size - WEIR_BATCH_ATTRIBUTES));
 }
 
 void weir_batch_set_log_append_time(uint8_t *p, int64_t now_ms) {

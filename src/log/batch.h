@@ -44,6 +44,7 @@ typedef struct weir_batch_info {
     int64_t producer_id;
     int16_t producer_epoch;
     int32_t base_sequence;
+    int64_t records_max_timestamp; /* the largest record timestamp (CreateTime) */
 } weir_batch_info;
 
 /* Why a batch was refused; the produce handler maps each to a Kafka error code. */
@@ -66,6 +67,10 @@ weir_batch_status weir_batch_validate(const uint8_t *data, size_t len, int32_t m
 
 /* Sets baseOffset of the batch at p (CRC unaffected). */
 void weir_batch_set_base_offset(uint8_t *p, int64_t base_offset);
+
+/* Sets maxTimestamp and recomputes the CRC: the broker corrects a producer's wrong
+ * maxTimestamp, as Kafka does, since timestamp lookups rely on it. */
+void weir_batch_set_max_timestamp(uint8_t *p, int64_t max_timestamp);
 
 /* Marks the batch as LogAppendTime with the given time: sets the attribute bit and
  * maxTimestamp (and baseTimestamp left as is, as Kafka does), then recomputes the CRC. */

@@ -210,8 +210,10 @@ int weir_config_load(weir_config *c, const char *path, char *const *envp, weir_e
     if (!c->advertised_listeners[0]) strcpy(c->advertised_listeners, c->listeners);
     char host[256];
     int port;
-    if (weir_config_parse_listener(c->listeners, host, sizeof host, &port, err) != WEIR_OK) return WEIR_ERROR;
-    if (weir_config_parse_listener(c->advertised_listeners, host, sizeof host, &port, err) != WEIR_OK) return WEIR_ERROR;
+    if (weir_config_parse_listener(c->listeners, host, sizeof host, &port, err) != WEIR_OK)
+        return weir_err_wrap(err, "listeners");
+    if (weir_config_parse_listener(c->advertised_listeners, host, sizeof host, &port, err) != WEIR_OK)
+        return weir_err_wrap(err, "advertised.listeners");
     if (strcmp(c->log_message_timestamp_type, "CreateTime") != 0 && strcmp(c->log_message_timestamp_type, "LogAppendTime") != 0)
         return weir_err_set(err, "log.message.timestamp.type must be CreateTime or LogAppendTime, not '%s'",
                             c->log_message_timestamp_type);

@@ -83,6 +83,7 @@ void weir_kafka_handle_create_topics(kreq *r);
 void weir_kafka_handle_delete_topics(kreq *r);
 void weir_kafka_handle_create_partitions(kreq *r);
 void weir_kafka_handle_describe_configs(kreq *r);
+void weir_kafka_handle_find_coordinator(kreq *r);
 
 /* Allocates n zeroed elements of a generated struct from the request's arena and runs
  * its _init (defaults) on each. */

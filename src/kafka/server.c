@@ -18,6 +18,7 @@ static const api_entry apis[] = {
     {WEIR_API_FETCH, 4, 12, weir_kafka_handle_fetch},
     {WEIR_API_LIST_OFFSETS, 0, 7, weir_kafka_handle_list_offsets},
     {WEIR_API_METADATA, 0, 12, weir_kafka_handle_metadata},
+    {WEIR_API_FIND_COORDINATOR, 0, 4, weir_kafka_handle_find_coordinator},
     {WEIR_API_API_VERSIONS, 0, 3, weir_kafka_handle_api_versions},
     {WEIR_API_CREATE_TOPICS, 0, 7, weir_kafka_handle_create_topics},
     {WEIR_API_DELETE_TOPICS, 0, 6, weir_kafka_handle_delete_topics},

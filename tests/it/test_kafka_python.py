@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-kafka = pytest.importorskip("kafka")
+import kafka  # noqa: E402  (Debian: python3-kafka, installed by scripts/deps)
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 from kafka.codec import has_lz4, has_snappy, has_zstd  # noqa: E402
@@ -106,7 +106,7 @@ def codecs():
 @pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
 def test_produce_and_consume(broker, topic, codec):
     if codec != "none" and codec not in codecs():
-        pytest.skip("kafka-python has no %s codec here (install python3-%s)" % (codec, codec))
+        pytest.fail("kafka-python has no %s codec here: python3-%s is missing (run scripts/deps)" % (codec, codec))
     kp_create(broker, topic, partitions=2)
     p = kp_producer(broker, compression_type=None if codec == "none" else codec,
                     linger_ms=20)

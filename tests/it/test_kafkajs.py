@@ -25,11 +25,12 @@ def node_ok():
     return (major, minor, patch) >= (20, 19, 4)
 
 
-pytestmark = [
-    pytest.mark.skipif(not node_ok(), reason="node >= 20.19.4 not installed (scripts/deps)"),
-    pytest.mark.skipif(not os.path.isdir(os.path.join(JS, "node_modules")),
-                       reason="tests/it/js/node_modules missing: run scripts/deps"),
-]
+@pytest.fixture(scope="module", autouse=True)
+def node_installed():
+    """The node clients are part of the suite: a missing or old node fails it (run
+    scripts/deps), it never skips it."""
+    assert node_ok(), "node >= 20.19.4 is needed for @platformatic/kafka: run scripts/deps"
+    assert os.path.isdir(os.path.join(JS, "node_modules")), "tests/it/js/node_modules missing: run scripts/deps"
 
 
 def run_js(script, *args, timeout=90):

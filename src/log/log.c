@@ -523,6 +523,43 @@ void weir_log_topic_create(weir_log *log, weir_str name, int32_t partitions, con
     weir_workq_submit(&log->storage, &admin_new(log, t, ADMIN_CREATE, done, arg)->j);
 }
 
+/* ---- generic metadata jobs ---------------------------------------------------------------------- */
+
+typedef struct meta_job {
+    weir_job j;
+    weir_log_meta_fn fn;
+    void *arg;
+    weir_log_done_fn done;
+    void *done_arg;
+    int rc;
+    weir_err err;
+} meta_job;
+
+static void meta_job_run(weir_job *j, void *worker) {
+    meta_job *mj = (meta_job *)j;
+    mj->err.msg[0] = 0;
+    mj->rc = mj->fn(worker, mj->arg, &mj->err);
+}
+
+static void meta_job_complete(weir_job *j) {
+    meta_job *mj = (meta_job *)j;
+    if (mj->done) mj->done(mj->done_arg, mj->rc, &mj->err);
+    free(mj);
+}
+
+void weir_log_meta_job(weir_log *log, weir_log_meta_fn fn, void *arg, weir_log_done_fn done, void *done_arg) {
+    meta_job *mj = calloc(1, sizeof *mj);
+    if (!mj) abort();
+    mj->j.log = log;
+    mj->j.run = meta_job_run;
+    mj->j.complete = meta_job_complete;
+    mj->fn = fn;
+    mj->arg = arg;
+    mj->done = done;
+    mj->done_arg = done_arg;
+    weir_workq_submit(&log->storage, &mj->j);
+}
+
 void weir_log_drop_pending(weir_log *log, weir_topic *t, int16_t error);
 
 void weir_log_topic_delete(weir_log *log, weir_topic *t, weir_log_done_fn done, void *arg) {

@@ -176,6 +176,15 @@ void weir_log_watch_cancel(weir_log *log, weir_log_watch *w);
 typedef void (*weir_log_offset_fn)(void *arg, int16_t error, int64_t offset, int64_t timestamp);
 void weir_log_offset_for_time(weir_log *log, weir_partition *p, int64_t ts, weir_log_offset_fn done, void *arg);
 
+/* ---- other modules' metadata work ------------------------------------------------------ */
+
+/* Runs fn(meta, arg, err) on the storage thread — the one metadata writer, so it is
+ * ordered with group commits and topic changes — then done(done_arg, rc, err) on the loop
+ * thread. For modules that keep their own state in the metadata store (groups). */
+struct weir_meta;
+typedef int (*weir_log_meta_fn)(struct weir_meta *meta, void *arg, weir_err *err);
+void weir_log_meta_job(weir_log *log, weir_log_meta_fn fn, void *arg, weir_log_done_fn done, void *done_arg);
+
 void weir_topic_ref(weir_topic *t);
 void weir_topic_unref(weir_log *log, weir_topic *t);
 

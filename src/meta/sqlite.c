@@ -3,7 +3,7 @@
  * commit durable when it returns; commit_object (the produce hot path, one call per group
  * commit) runs on statements prepared once at open. The schema version lives in
  * PRAGMA user_version and is created on first open. */
-#include "meta/meta.h"
+#include "meta/internal.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -59,36 +59,6 @@ static const char META_SCHEMA_V1[] =
     "INSERT INTO counters(name, value) VALUES('max_object_id', 0);";
 
 /* Statements prepared at open and kept for the life of the handle. */
-enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_TOPIC_BY_NAME,
-    ST_TOPIC_BY_ID,
-    ST_TOPIC_INSERT,
-    ST_TOPIC_SET_PARTITIONS,
-    ST_TOPIC_DELETE,
-    ST_CONFIG_UPSERT,
-    ST_CONFIG_DELETE,
-    ST_CONFIGS_DELETE,
-    ST_PARTITION_INSERT,
-    ST_PARTITION_GET,
-    ST_PARTITIONS_DELETE,
-    ST_RANGES_DELETE,
-    ST_OBJECT_INSERT,
-    ST_HW_ADVANCE,
-    ST_RANGE_INSERT,
-    ST_MAX_OBJECT_GET,
-    ST_MAX_OBJECT_SET,
-    ST_KV_GET,
-    ST_KV_SET,
-    ST_LOAD_TOPICS,
-    ST_LOAD_CONFIGS,
-    ST_LOAD_PARTITIONS,
-    ST_LOAD_OBJECTS,
-    ST_LOAD_RANGES,
-    ST_COUNT
-};
 
 static const char *const META_SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -126,17 +96,10 @@ static const char *const META_SQL[ST_COUNT] = {
                        "max_timestamp FROM ranges ORDER BY topic_id, \"partition\", base_offset",
 };
 
-struct weir_meta {
-    sqlite3 *db;
-    char *path;
-    pthread_mutex_t lock; /* one call at a time: the cached statements are shared state */
-    sqlite3_stmt *st[ST_COUNT];
-};
-
 /* ---- helpers ---------------------------------------------------------------------- */
 
 /* Formats a topic id the way UUIDs are written, for error messages. */
-static void meta_id_str(const uint8_t id[16], char out[37]) {
+void meta_id_str(const uint8_t id[16], char out[37]) {
     static const char hex[] = "0123456789abcdef";
     int o = 0;
     for (int i = 0; i < 16; i++) {
@@ -150,8 +113,8 @@ static void meta_id_str(const uint8_t id[16], char out[37]) {
 }
 
 /* Sets err to "<context>: <sqlite's message>" and returns WEIR_ERROR. */
-static int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) {
+int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) {
     char ctx[384];
     va_list ap;
     va_start(ap, fmt);
@@ -168,12 +131,12 @@ static sqlite3_stmt *meta_stmt(weir_meta *m, int which) {
     return s;
 }
 
-static void meta_bind_id(sqlite3_stmt *s, int col, const uint8_t id[16]) {
+void meta_bind_id(sqlite3_stmt *s, int col, const uint8_t id[16]) {
     sqlite3_bind_blob(s, col, id, 16, SQLITE_STATIC);
 }
 
 /* Steps a statement that returns no rows. The message is taken before the reset. */
-static int meta_step_done(weir_meta *m, sqlite3_stmt *s, weir_err *err, const char *what) {
+int meta_step_done(weir_meta *m, sqlite3_stmt *s, weir_err *err, const char *what) {
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
         meta_fail(m, err, "%s", what);
@@ -184,7 +147,7 @@ static int meta_step_done(weir_meta *m, sqlite3_stmt *s, weir_err *err, const ch
     return WEIR_OK;
 }
 
-static int meta_begin(weir_meta *m, weir_err *err, const char *what) {
+int meta_begin(weir_meta *m, weir_err *err, const char *what) {
     if (sqlite3_step(meta_stmt(m, ST_BEGIN)) != SQLITE_DONE) {
         meta_fail(m, err, "%s: starting a transaction", what);
         sqlite3_reset(m->st[ST_BEGIN]);
@@ -194,7 +157,7 @@ static int meta_begin(weir_meta *m, weir_err *err, const char *what) {
     return WEIR_OK;
 }
 
-static void meta_rollback(weir_meta *m) {
+void meta_rollback(weir_meta *m) {
     /* Release any statement still holding rows before rolling back. */
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_reset(m->st[i]);
@@ -205,7 +168,7 @@ static void meta_rollback(weir_meta *m) {
     }
 }
 
-static int meta_commit(weir_meta *m, weir_err *err, const char *what) {
+int meta_commit(weir_meta *m, weir_err *err, const char *what) {
     if (sqlite3_step(meta_stmt(m, ST_COMMIT)) != SQLITE_DONE) {
         meta_fail(m, err, "%s: committing", what);
         sqlite3_reset(m->st[ST_COMMIT]);

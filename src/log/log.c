@@ -413,116 +413,6 @@ void weir_log_wake_watchers(weir_log *log) {
     }
 }
 
-/* ---- admin operations ----------------------------------------------------------------------- */
-
-typedef struct admin_job {
-    weir_job j;
-    weir_topic *t;
-    int32_t partitions;
-    int rc;
-    weir_err err;
-    weir_log_done_fn done;
-    void *arg;
-    enum { ADMIN_CREATE, ADMIN_DELETE, ADMIN_PARTITIONS } kind;
-} admin_job;
-
-static void admin_run(weir_job *j, void *worker) {
-    admin_job *a = (admin_job *)j;
-    weir_meta *m = worker;
-    switch (a->kind) {
-    case ADMIN_CREATE: {
-        weir_meta_config *cfgs = calloc((size_t)a->t->nconfigs + 1, sizeof *cfgs);
-        for (int i = 0; i < a->t->nconfigs; i++) {
-            cfgs[i].name = a->t->configs[i].name;
-            cfgs[i].value = a->t->configs[i].value;
-        }
-        weir_meta_topic mt = {.name = a->t->name, .partitions = a->t->npartitions, .created_ms = a->t->created_ms,
-                              .configs = cfgs, .nconfigs = a->t->nconfigs};
-        memcpy(mt.id, a->t->id, 16);
-        a->rc = weir_meta_topic_create(m, &mt, &a->err);
-        free(cfgs);
-        break;
-    }
-    case ADMIN_DELETE: a->rc = weir_meta_topic_delete(m, a->t->id, &a->err); break;
-    case ADMIN_PARTITIONS: a->rc = weir_meta_topic_add_partitions(m, a->t->id, a->partitions, &a->err); break;
-    }
-}
-
-static void admin_complete(weir_job *j) {
-    admin_job *a = (admin_job *)j;
-    weir_log *log = j->log;
-    weir_topic *t = a->t;
-    if (a->rc == WEIR_ENOTFOUND) a->rc = WEIR_OK; /* deleting what is already gone */
-    switch (a->kind) {
-    case ADMIN_CREATE:
-        if (a->rc == WEIR_OK) {
-            t->creating = false;
-            weir_info("log", "created topic %s with %d partitions", t->name, t->npartitions);
-        } else {
-            weir_warn("log", "creating topic %s failed: %s", t->name, a->err.msg);
-            topics_remove(log, t);
-            weir_topic_unref(log, t);
-        }
-        break;
-    case ADMIN_DELETE:
-        if (a->rc == WEIR_OK) weir_info("log", "deleted topic %s", t->name);
-        else weir_error("log", "deleting topic %s failed: %s", t->name, a->err.msg);
-        break;
-    case ADMIN_PARTITIONS:
-        if (a->rc == WEIR_OK && !t->deleted && a->partitions > t->npartitions) {
-            weir_partition **ps = realloc(t->partitions, (size_t)a->partitions * sizeof *ps);
-            if (!ps) abort();
-            t->partitions = ps;
-            for (int32_t i = t->npartitions; i < a->partitions; i++) {
-                weir_partition *p = calloc(1, sizeof *p);
-                if (!p) abort();
-                p->topic = t;
-                p->index = i;
-                ps[i] = p;
-            }
-            weir_info("log", "topic %s grew from %d to %d partitions", t->name, t->npartitions, a->partitions);
-            t->npartitions = a->partitions;
-        }
-        break;
-    }
-    if (a->done) a->done(a->arg, a->rc, &a->err);
-    weir_topic_unref(log, t); /* the job's reference */
-    weir_log_wake_watchers(log);
-    free(a);
-}
-
-static admin_job *admin_new(weir_log *log, weir_topic *t, int kind, weir_log_done_fn done, void *arg) {
-    admin_job *a = calloc(1, sizeof *a);
-    if (!a) abort();
-    a->j.log = log;
-    a->j.run = admin_run;
-    a->j.complete = admin_complete;
-    a->t = t;
-    a->kind = kind;
-    a->done = done;
-    a->arg = arg;
-    return a;
-}
-
-void weir_log_topic_create(weir_log *log, weir_str name, int32_t partitions, const weir_topic_config *configs,
-                           int nconfigs, uint8_t id_out[16], weir_log_done_fn done, void *arg) {
-    uint8_t id[16];
-    do {
-        weir_random_bytes(id, 16);
-        id[6] = (id[6] & 0x0f) | 0x40; /* UUID v4 */
-        id[8] = (id[8] & 0x3f) | 0x80;
-    } while (topic_by_id_any(log, id));
-    weir_topic *t = topic_new(name.ptr, (size_t)name.len, id, partitions);
-    t->creating = true;
-    t->created_ms = weir_now_ms();
-    topic_set_configs(t, configs, nconfigs);
-    weir_topic_apply_configs(log, t);
-    topics_add(log, t);
-    weir_topic_ref(t); /* the job's */
-    if (id_out) memcpy(id_out, id, 16);
-    weir_workq_submit(&log->storage, &admin_new(log, t, ADMIN_CREATE, done, arg)->j);
-}
-
 /* ---- generic metadata jobs ---------------------------------------------------------------------- */
 
 typedef struct meta_job {
@@ -560,19 +450,126 @@ void weir_log_meta_job(weir_log *log, weir_log_meta_fn fn, void *arg, weir_log_d
     weir_workq_submit(&log->storage, &mj->j);
 }
 
+/* ---- admin operations ----------------------------------------------------------------------- */
+
+/* Topic changes run as metadata jobs; admin_done applies them in memory once durable. */
+typedef struct admin_job {
+    weir_topic *t;
+    int32_t partitions;
+    weir_log_done_fn done;
+    void *arg;
+    weir_log *log;
+    enum { ADMIN_CREATE, ADMIN_DELETE, ADMIN_PARTITIONS } kind;
+} admin_job;
+
+static int admin_run(weir_meta *m, void *arg, weir_err *err) {
+    admin_job *a = arg;
+    switch (a->kind) {
+    case ADMIN_CREATE: {
+        weir_meta_config *cfgs = calloc((size_t)a->t->nconfigs + 1, sizeof *cfgs);
+        if (!cfgs) abort();
+        for (int i = 0; i < a->t->nconfigs; i++) {
+            cfgs[i].name = a->t->configs[i].name;
+            cfgs[i].value = a->t->configs[i].value;
+        }
+        weir_meta_topic mt = {.name = a->t->name, .partitions = a->t->npartitions, .created_ms = a->t->created_ms,
+                              .configs = cfgs, .nconfigs = a->t->nconfigs};
+        memcpy(mt.id, a->t->id, 16);
+        int rc = weir_meta_topic_create(m, &mt, err);
+        free(cfgs);
+        return rc;
+    }
+    case ADMIN_DELETE: return weir_meta_topic_delete(m, a->t->id, err);
+    case ADMIN_PARTITIONS: return weir_meta_topic_add_partitions(m, a->t->id, a->partitions, err);
+    }
+    return WEIR_ERROR;
+}
+
+static void admin_done(void *arg, int rc, const weir_err *err) {
+    admin_job *a = arg;
+    weir_log *log = a->log;
+    weir_topic *t = a->t;
+    if (rc == WEIR_ENOTFOUND) rc = WEIR_OK; /* deleting what is already gone */
+    switch (a->kind) {
+    case ADMIN_CREATE:
+        if (rc == WEIR_OK) {
+            t->creating = false;
+            weir_info("log", "created topic %s with %d partitions", t->name, t->npartitions);
+        } else {
+            weir_warn("log", "creating topic %s failed: %s", t->name, err->msg);
+            topics_remove(log, t);
+            weir_topic_unref(log, t);
+        }
+        break;
+    case ADMIN_DELETE:
+        if (rc == WEIR_OK) weir_info("log", "deleted topic %s", t->name);
+        else weir_error("log", "deleting topic %s failed: %s", t->name, err->msg);
+        break;
+    case ADMIN_PARTITIONS:
+        if (rc == WEIR_OK && !t->deleted && a->partitions > t->npartitions) {
+            weir_partition **ps = realloc(t->partitions, (size_t)a->partitions * sizeof *ps);
+            if (!ps) abort();
+            t->partitions = ps;
+            for (int32_t i = t->npartitions; i < a->partitions; i++) {
+                weir_partition *p = calloc(1, sizeof *p);
+                if (!p) abort();
+                p->topic = t;
+                p->index = i;
+                ps[i] = p;
+            }
+            weir_info("log", "topic %s grew from %d to %d partitions", t->name, t->npartitions, a->partitions);
+            t->npartitions = a->partitions;
+        }
+        break;
+    }
+    if (a->done) a->done(a->arg, rc, err);
+    weir_topic_unref(log, t); /* the job's reference */
+    weir_log_wake_watchers(log);
+    free(a);
+}
+
+static void admin_submit(weir_log *log, weir_topic *t, int kind, int32_t partitions, weir_log_done_fn done, void *arg) {
+    admin_job *a = calloc(1, sizeof *a);
+    if (!a) abort();
+    a->log = log;
+    a->t = t;
+    a->kind = kind;
+    a->partitions = partitions;
+    a->done = done;
+    a->arg = arg;
+    weir_log_meta_job(log, admin_run, a, admin_done, a);
+}
+
+void weir_log_topic_create(weir_log *log, weir_str name, int32_t partitions, const weir_topic_config *configs,
+                           int nconfigs, uint8_t id_out[16], weir_log_done_fn done, void *arg) {
+    uint8_t id[16];
+    do {
+        weir_random_bytes(id, 16);
+        id[6] = (id[6] & 0x0f) | 0x40; /* UUID v4 */
+        id[8] = (id[8] & 0x3f) | 0x80;
+    } while (topic_by_id_any(log, id));
+    weir_topic *t = topic_new(name.ptr, (size_t)name.len, id, partitions);
+    t->creating = true;
+    t->created_ms = weir_now_ms();
+    topic_set_configs(t, configs, nconfigs);
+    weir_topic_apply_configs(log, t);
+    topics_add(log, t);
+    weir_topic_ref(t); /* the job's */
+    if (id_out) memcpy(id_out, id, 16);
+    admin_submit(log, t, ADMIN_CREATE, 0, done, arg);
+}
+
 void weir_log_drop_pending(weir_log *log, weir_topic *t, int16_t error);
 
 void weir_log_topic_delete(weir_log *log, weir_topic *t, weir_log_done_fn done, void *arg) {
     t->deleted = true;
     weir_log_drop_pending(log, t, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
     topics_remove(log, t); /* the list's reference passes to the job */
-    weir_workq_submit(&log->storage, &admin_new(log, t, ADMIN_DELETE, done, arg)->j);
+    admin_submit(log, t, ADMIN_DELETE, 0, done, arg);
 }
 
 void weir_log_topic_add_partitions(weir_log *log, weir_topic *t, int32_t partitions, weir_log_done_fn done,
                                    void *arg) {
     weir_topic_ref(t);
-    admin_job *a = admin_new(log, t, ADMIN_PARTITIONS, done, arg);
-    a->partitions = partitions;
-    weir_workq_submit(&log->storage, &a->j);
+    admin_submit(log, t, ADMIN_PARTITIONS, partitions, done, arg);
 }

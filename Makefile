@@ -3,10 +3,9 @@
 # runs the unit and integration tests; `make asan` builds build/asan/weir.
 
 CC      ?= cc
-PKGS    := rdkafka sqlite3 zlib libzstd liblz4 openssl
 CFLAGS  ?= -O2 -g
 WFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Isrc -pthread -D_GNU_SOURCE
-LIBS    := -lsqlite3 -lz -lzstd -llz4 -lsnappy -lcrypto -lm -pthread
+LIBS    := -lsqlite3 -lz -lzstd -llz4 -lsnappy -lcrypto -lmicrohttpd -ljansson -lcurl -lm -pthread
 ASANFL  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c)))
@@ -35,10 +34,10 @@ endef
 $(eval $(call flavour,normal,))
 $(eval $(call flavour,asan,$(ASANFL)))
 
+# cp -f: replaces build/weir even while it runs (a plain cp fails with ETXTBSY)
 build/weir: build/normal/weir
-	cp $< $@
+	cp -f $< $@
 asan: build/asan/weir
-	mkdir -p build/asan && true
 
 UNIT_NORMAL := $(UNIT_SRC:tests/unit/%.c=build/normal/tests/%)
 UNIT_ASAN   := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)

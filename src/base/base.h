@@ -129,6 +129,7 @@ typedef enum { WEIR_CONF_SRC_DEFAULT, WEIR_CONF_SRC_FILE, WEIR_CONF_SRC_ENV } we
 typedef struct weir_config {
     char listeners[256];
     char advertised_listeners[256];
+    char http_listener[256]; /* host:port of /metrics and the admin API (src/http); "" disables */
     char log_dirs[1024];
     int32_t num_partitions;
     bool auto_create_topics_enable;
@@ -142,10 +143,15 @@ typedef struct weir_config {
     int64_t wal_object_bytes;
     int64_t wal_flush_ms;
     int64_t log_tail_cache_bytes;
+    int64_t log_retention_check_interval_ms; /* object lifecycle (src/log/lifecycle.c) */
+    int64_t log_object_delete_grace_ms;
+    int64_t group_initial_rebalance_delay_ms; /* consumer groups (src/group) */
+    int32_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
     int32_t max_connections;
     char log_level[16];
     /* Per key: the source of its value, indexed like weir_config_key(). */
-    weir_conf_source source[32];
+    weir_conf_source source[64];
 } weir_config;
 
 /* Fills defaults, then the file (if path != NULL), then WEIR_ variables from envp. */
@@ -166,5 +172,8 @@ void weir_config_value(const weir_config *c, int i, char *dst, size_t cap);
 
 /* Splits "PLAINTEXT://host:port" (or "host:port") into host and port. */
 int weir_config_parse_listener(const char *listener, char *host, size_t hostcap, int *port, weir_err *err);
+
+/* Counters, gauges and histograms of the broker (metrics.c). */
+#include "base/metrics.h"
 
 #endif

@@ -26,6 +26,8 @@ static const conf_key conf_keys[] = {
      "Kafka listener, PLAINTEXT://host:port"},
     {"advertised.listeners", WEIR_CONF_STRING, "", F(advertised_listeners), 0, 0,
      "address clients are told to connect to (default: listeners)"},
+    {"http.listener", WEIR_CONF_STRING, "127.0.0.1:8081", F(http_listener), 0, 0,
+     "HTTP listener host:port for /metrics, /healthz, /readyz and /api/v1 (empty: no HTTP listener)"},
     {"log.dirs", WEIR_CONF_STRING, "./weir-data", F(log_dirs), 0, 0,
      "data directory: metadata database (SQLite) and the local object store"},
     {"num.partitions", WEIR_CONF_INT, "1", F(num_partitions), 1, 100000, "partitions of auto-created topics"},
@@ -49,11 +51,21 @@ static const conf_key conf_keys[] = {
      "longest wait before buffered records are flushed (0: as soon as the previous flush is done)"},
     {"log.tail.cache.bytes", WEIR_CONF_LONG, "268435456", F(log_tail_cache_bytes), 0, INT64_MAX,
      "memory for recent data served to tailing consumers without object reads"},
+    {"log.retention.check.interval.ms", WEIR_CONF_LONG, "300000", F(log_retention_check_interval_ms), 10,
+     INT64_MAX, "how often retention, compaction of small WAL objects and object collection run"},
+    {"log.object.delete.grace.ms", WEIR_CONF_LONG, "300000", F(log_object_delete_grace_ms), 0, INT64_MAX,
+     "how long an object nothing references any more (or never committed) is kept before it is deleted"},
+    {"group.initial.rebalance.delay.ms", WEIR_CONF_LONG, "100", F(group_initial_rebalance_delay_ms), 0, 300000,
+     "how long the first rebalance of an empty group waits for more members to join"},
+    {"offsets.retention.minutes", WEIR_CONF_INT, "10080", F(offsets_retention_minutes), 1, 2147483647,
+     "committed offsets of a group that has been empty this long are deleted"},
+    {"offsets.retention.check.interval.ms", WEIR_CONF_LONG, "600000", F(offsets_retention_check_interval_ms), 10,
+     INT64_MAX, "how often expired committed offsets are looked for"},
     {"max.connections", WEIR_CONF_INT, "10000", F(max_connections), 1, 1000000, "open client connections at most"},
     {"log.level", WEIR_CONF_STRING, "info", F(log_level), 0, 0, "debug, info, warn or error"},
 };
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
-_Static_assert(NKEYS <= 32, "weir_config.source is too small");
+_Static_assert(NKEYS <= 64, "weir_config.source is too small");
 
 bool weir_config_key(int i, weir_config_key_info *info) {
     if (i < 0 || (size_t)i >= NKEYS) return false;

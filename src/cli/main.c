@@ -13,6 +13,8 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  serve      run the broker (Kafka listener, log, metadata)\n"
+            "  topics     list topics: partitions, log start/end offsets, bytes (HTTP API)\n"
+            "  groups     list consumer groups: state, members, committed offsets and lag (HTTP API)\n"
             "\n"
             "Run 'weir <command> --help' for a command's options.\n");
 }
@@ -27,6 +29,8 @@ int main(int argc, char **argv, char **envp) {
         return 0;
     }
     if (!strcmp(argv[1], "serve")) return weir_cli_serve(argc - 1, argv + 1, envp);
+    if (!strcmp(argv[1], "topics")) return weir_cli_topics(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "groups")) return weir_cli_groups(argc - 1, argv + 1);
     fprintf(stderr, "weir: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -10,6 +10,7 @@
 
 #include "base/base.h"
 #include "cli/cli.h"
+#include "http/http.h"
 #include "kafka/kafka.h"
 #include "log/log.h"
 #include "net/net.h"
@@ -82,10 +83,15 @@ int weir_cli_serve(int argc, char **argv, char **envp) {
     weir_loop *loop = NULL;
     weir_log *log = NULL;
     weir_kafka_server *kafka = NULL;
+    weir_http_server *http = NULL;
     int status = 1;
     if (weir_loop_new(&loop, &err) != WEIR_OK) goto out;
     if (weir_log_open(&cfg, loop, &log, &err) != WEIR_OK) goto out;
     if (weir_kafka_server_start(&cfg, loop, log, &kafka, &err) != WEIR_OK) goto out;
+    weir_http_sources hs = {loop, log, weir_kafka_server_groups(kafka)};
+    if (cfg.http_listener[0] && weir_http_start(&cfg, &hs, &http, &err) != WEIR_OK) goto out;
+    if (http) weir_info("serve", "HTTP on %s (port %d): /metrics /healthz /readyz /api/v1", cfg.http_listener,
+                        weir_http_port(http));
     weir_loop_set_before_sleep(loop, before_sleep, log);
     sw.loop = loop;
     pthread_t sig_tid;
@@ -95,6 +101,7 @@ int weir_cli_serve(int argc, char **argv, char **envp) {
     weir_loop_run(loop);
     pthread_cancel(sig_tid);
     pthread_join(sig_tid, NULL);
+    weir_http_stop(http); /* before the drain: no new snapshots of a stopping broker */
     /* Close every connection, then let in-flight flushes, reads and waiting requests
      * finish before the log goes away. */
     weir_kafka_server_stop(kafka);
@@ -103,6 +110,7 @@ int weir_cli_serve(int argc, char **argv, char **envp) {
     status = 0;
 out:
     if (status) fprintf(stderr, "weir serve: %s\n", err.msg);
+    weir_http_free(http);
     weir_kafka_server_free(kafka);
     weir_log_close(log);
     weir_loop_free(loop);

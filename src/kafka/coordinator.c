@@ -1,6 +1,6 @@
 /* coordinator.c — FindCoordinator: on a single node this broker coordinates every group
  * and transactional id, so the answer is always itself (batched keys from v4). The
- * group protocol itself (JoinGroup, SyncGroup, offsets) is not served yet. */
+ * group protocol itself is in group_api.c. */
 #include "kafka/internal.h"
 
 void weir_kafka_handle_find_coordinator(kreq *r) {

@@ -24,6 +24,22 @@ static void fetch_free_reads(fetch_state *st) {
     for (int i = 0; i < st->rr.nreads; i++) weir_buf_free(&st->rr.reads[i].data);
 }
 
+/* Counts bytes and records (lastOffsetDelta + 1 of each whole batch) sent out of a topic,
+ * for /metrics. The topic is looked up again: it may have gone while the read ran. */
+static void fetch_count_out(kreq *r, weir_str name, const weir_buf *data) {
+    weir_topic *t = weir_log_topic_find(r->srv->log, name);
+    if (!t) return;
+    t->bytes_out += (int64_t)data->len;
+    size_t pos = 0;
+    while (pos + WEIR_BATCH_HEADER_SIZE <= data->len) {
+        const uint8_t *b = data->data + pos;
+        size_t size = 12 + (size_t)weir_be32_get(b + WEIR_BATCH_LENGTH);
+        if (pos + size > data->len) break;
+        t->records_out += (int64_t)(int32_t)weir_be32_get(b + WEIR_BATCH_LAST_OFFSET_DELTA) + 1;
+        pos += size;
+    }
+}
+
 /* Fills the response from the reads, keeping whole partitions' data while the response
  * stays within max_bytes (the first non-empty partition always). */
 static void fetch_answer(fetch_state *st) {
@@ -42,6 +58,7 @@ static void fetch_answer(fetch_state *st) {
             pd->records.ptr = rd->data.data; /* encoded before the reads are freed */
             pd->records.len = (int32_t)rd->data.len;
             total += (int64_t)rd->data.len;
+            fetch_count_out(r, req->topics[st->read_topic[i]].topic, &rd->data);
         }
     }
     /* responding may free the request and its arena (st, the reads): keep the buffers */

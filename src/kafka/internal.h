@@ -23,6 +23,10 @@ enum {
     KERR_INVALID_REPLICATION_FACTOR = 38,
     KERR_INVALID_REQUEST = 42,
     KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+    KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    KERR_INVALID_PRODUCER_EPOCH = 47,
+    KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
+    KERR_UNKNOWN_PRODUCER_ID = 59,
     KERR_INVALID_CONFIG = 40,
     KERR_UNKNOWN_SERVER_ERROR = -1,
     KERR_KAFKA_STORAGE_ERROR = 56,
@@ -38,6 +42,7 @@ struct weir_kafka_server {
     weir_loop *loop;
     weir_log *log;
     weir_listener *listener;
+    struct weir_group_coordinator *groups; /* consumer groups (group/group.h) */
     char advertised_host[256];
     int advertised_port;
 };
@@ -64,6 +69,7 @@ struct kreq {
     weir_buf out;      /* the encoded response frame */
     bool ready;
     void *state;       /* the handler's, for asynchronous work */
+    int64_t arrived_us; /* monotonic time the frame arrived, for the latency metric */
 };
 
 /* Encodes msg as this request's response (header + body) and sends every response that
@@ -84,6 +90,25 @@ void weir_kafka_handle_delete_topics(kreq *r);
 void weir_kafka_handle_create_partitions(kreq *r);
 void weir_kafka_handle_describe_configs(kreq *r);
 void weir_kafka_handle_find_coordinator(kreq *r);
+/* producer_id.c: idempotent producers */
+void weir_kafka_handle_init_producer_id(kreq *r);
+/* admin_configs.c, admin_records.c: config changes, record deletion, cluster */
+void weir_kafka_handle_alter_configs(kreq *r);
+void weir_kafka_handle_incremental_alter_configs(kreq *r);
+void weir_kafka_handle_delete_records(kreq *r);
+void weir_kafka_handle_offset_for_leader_epoch(kreq *r);
+void weir_kafka_handle_describe_cluster(kreq *r);
+/* group_api.c: consumer groups */
+void weir_kafka_handle_join_group(kreq *r);
+void weir_kafka_handle_sync_group(kreq *r);
+void weir_kafka_handle_heartbeat(kreq *r);
+void weir_kafka_handle_leave_group(kreq *r);
+void weir_kafka_handle_offset_commit(kreq *r);
+void weir_kafka_handle_offset_fetch(kreq *r);
+void weir_kafka_handle_describe_groups(kreq *r);
+void weir_kafka_handle_list_groups(kreq *r);
+void weir_kafka_handle_delete_groups(kreq *r);
+void weir_kafka_handle_offset_delete(kreq *r);
 
 /* Allocates n zeroed elements of a generated struct from the request's arena and runs
  * its _init (defaults) on each. */

@@ -14,6 +14,8 @@ typedef struct weir_kafka_server weir_kafka_server;
 int weir_kafka_server_start(const weir_config *cfg, weir_loop *loop, weir_log *log, weir_kafka_server **out,
                             weir_err *err);
 int weir_kafka_server_port(const weir_kafka_server *s);
+/* The consumer-group coordinator the server owns (for /metrics and the admin API). */
+struct weir_group_coordinator *weir_kafka_server_groups(const weir_kafka_server *s);
 /* Stops accepting and closes every connection; requests under way still finish (their
  * answers are dropped), so free only after the loop has drained. */
 void weir_kafka_server_stop(weir_kafka_server *s);

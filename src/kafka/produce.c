@@ -39,6 +39,12 @@ static void produce_done(weir_log_waiter *w) {
                 pr->log_start_offset = res->log_start;
             } else if (res->error == KERR_KAFKA_STORAGE_ERROR) {
                 pr->error_message = weir_str_from_cstr("the object store or metadata store failed; see the broker log");
+            } else if (res->error == KERR_OUT_OF_ORDER_SEQUENCE_NUMBER) {
+                pr->error_message = weir_str_from_cstr("the batch's sequence does not follow the producer's last one");
+            } else if (res->error == KERR_INVALID_PRODUCER_EPOCH) {
+                pr->error_message = weir_str_from_cstr("the producer's epoch is older than its current one (fenced)");
+            } else if (res->error == KERR_UNKNOWN_PRODUCER_ID) {
+                pr->error_message = weir_str_from_cstr("no state for this producer id here: its first batch must have sequence 0");
             }
         }
     }
@@ -112,6 +118,8 @@ void weir_kafka_handle_produce(kreq *r) {
             weir_partition *p = t->partitions[pd->index];
             weir_log_append(srv->log, p, pd->records.ptr, (size_t)pd->records.len, infos, ninfos,
                             acks0 ? NULL : &st->w, acks0 ? NULL : &st->results[i][k]);
+            t->bytes_in += pd->records.len; /* for /metrics */
+            for (int b = 0; b < ninfos; b++) t->records_in += infos[b].record_count;
         }
     }
     if (acks0) {

@@ -1,6 +1,7 @@
 /* server.c — the Kafka listener: framing in, request header and body decoding, dispatch
  * through the API table below, and in-order responses per connection. The table is the
  * one place that says which API versions Weir serves; ApiVersions answers from it. */
+#include "group/group.h"
 #include "kafka/internal.h"
 
 #include <stdlib.h>
@@ -19,11 +20,27 @@ static const api_entry apis[] = {
     {WEIR_API_LIST_OFFSETS, 0, 7, weir_kafka_handle_list_offsets},
     {WEIR_API_METADATA, 0, 12, weir_kafka_handle_metadata},
     {WEIR_API_FIND_COORDINATOR, 0, 4, weir_kafka_handle_find_coordinator},
+    {WEIR_API_INIT_PRODUCER_ID, 0, 4, weir_kafka_handle_init_producer_id},
+    {WEIR_API_JOIN_GROUP, 0, 9, weir_kafka_handle_join_group},
+    {WEIR_API_HEARTBEAT, 0, 4, weir_kafka_handle_heartbeat},
+    {WEIR_API_LEAVE_GROUP, 0, 5, weir_kafka_handle_leave_group},
+    {WEIR_API_SYNC_GROUP, 0, 5, weir_kafka_handle_sync_group},
+    {WEIR_API_OFFSET_COMMIT, 0, 8, weir_kafka_handle_offset_commit},
+    {WEIR_API_OFFSET_FETCH, 0, 8, weir_kafka_handle_offset_fetch},
+    {WEIR_API_DESCRIBE_GROUPS, 0, 5, weir_kafka_handle_describe_groups},
+    {WEIR_API_LIST_GROUPS, 0, 4, weir_kafka_handle_list_groups},
+    {WEIR_API_DELETE_GROUPS, 0, 2, weir_kafka_handle_delete_groups},
+    {WEIR_API_OFFSET_DELETE, 0, 0, weir_kafka_handle_offset_delete},
     {WEIR_API_API_VERSIONS, 0, 3, weir_kafka_handle_api_versions},
     {WEIR_API_CREATE_TOPICS, 0, 7, weir_kafka_handle_create_topics},
     {WEIR_API_DELETE_TOPICS, 0, 6, weir_kafka_handle_delete_topics},
     {WEIR_API_DESCRIBE_CONFIGS, 0, 4, weir_kafka_handle_describe_configs},
     {WEIR_API_CREATE_PARTITIONS, 0, 3, weir_kafka_handle_create_partitions},
+    {WEIR_API_ALTER_CONFIGS, 0, 2, weir_kafka_handle_alter_configs},
+    {WEIR_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, weir_kafka_handle_incremental_alter_configs},
+    {WEIR_API_DELETE_RECORDS, 0, 2, weir_kafka_handle_delete_records},
+    {WEIR_API_OFFSET_FOR_LEADER_EPOCH, 0, 4, weir_kafka_handle_offset_for_leader_epoch},
+    {WEIR_API_DESCRIBE_CLUSTER, 0, 1, weir_kafka_handle_describe_cluster},
 };
 #define NAPIS (sizeof apis / sizeof apis[0])
 
@@ -106,11 +123,13 @@ void weir_kafka_respond(kreq *r, const void *msg) {
     if (hv >= 1) weir_kwrite_uvarint(&w, 0); /* no tagged fields */
     r->spec->response_encode(&w, r->version, msg);
     weir_be32_put(r->out.data, (uint32_t)(r->out.len - 4));
+    weir_metrics_request(r->api_key, r->spec->name, weir_mono_us() - r->arrived_us);
     kreq_complete(r);
 }
 
 void weir_kafka_no_response(kreq *r) {
     r->out.len = 0;
+    weir_metrics_request(r->api_key, r->spec->name, weir_mono_us() - r->arrived_us);
     kreq_complete(r);
 }
 
@@ -145,12 +164,14 @@ static void on_open(weir_conn *c, void *ctx) {
     kc->conn = c;
     kc->refs = 1;
     weir_conn_set_user(c, kc);
+    weir_metrics_connection(+1);
 }
 
 static void on_close(weir_conn *c, void *ctx) {
     (void)ctx;
     kconn *kc = weir_conn_user(c);
     kc->conn = NULL;
+    weir_metrics_connection(-1);
     kconn_flush(kc);
     kconn_unref(kc);
 }
@@ -184,6 +205,7 @@ static void on_frame(weir_conn *c, uint8_t *frame, size_t len, void *ctx) {
     kreq *r = calloc(1, sizeof *r);
     if (!r) abort();
     weir_arena_init(&r->arena, 16384);
+    r->arrived_us = weir_mono_us();
     r->kc = kc;
     kc->refs++;
     r->srv = srv;
@@ -246,6 +268,11 @@ int weir_kafka_server_start(const weir_config *cfg, weir_loop *loop, weir_log *l
         free(s);
         return WEIR_ERROR;
     }
+    if (weir_group_coordinator_new(cfg, loop, log, &s->groups, err) != WEIR_OK) {
+        weir_listener_close(s->listener);
+        free(s);
+        return WEIR_ERROR;
+    }
     /* Port 0 picks a free port: advertise the one we got when the listeners are the same. */
     if (s->advertised_port == 0 && strcmp(cfg->listeners, cfg->advertised_listeners) == 0)
         s->advertised_port = weir_listener_port(s->listener);
@@ -256,7 +283,10 @@ int weir_kafka_server_start(const weir_config *cfg, weir_loop *loop, weir_log *l
 
 int weir_kafka_server_port(const weir_kafka_server *s) { return weir_listener_port(s->listener); }
 
+struct weir_group_coordinator *weir_kafka_server_groups(const weir_kafka_server *s) { return s->groups; }
+
 void weir_kafka_server_stop(weir_kafka_server *s) {
+    if (s) weir_group_coordinator_stop(s->groups); /* timers off, waiting joins answered */
     if (!s || !s->listener) return;
     weir_listener_close(s->listener);
     s->listener = NULL;
@@ -265,5 +295,6 @@ void weir_kafka_server_stop(weir_kafka_server *s) {
 void weir_kafka_server_free(weir_kafka_server *s) {
     if (!s) return;
     weir_kafka_server_stop(s);
+    weir_group_coordinator_free(s->groups);
     free(s);
 }

@@ -32,6 +32,9 @@ struct weir_append {
     size_t off, len; /* within partition->pending */
     weir_log_waiter *w;
     weir_append_result *res;
+    struct weir_append_dup *dups; /* producer.c: retries of these batches waiting with them */
+    bool idempotent;              /* holds batches of producer_id (producer.c tracks them) */
+    int64_t producer_id;
 };
 
 /* A unit of work for a worker thread: run() there, complete() back on the loop. */
@@ -94,11 +97,41 @@ struct weir_log {
     /* threads */
     weir_workq storage, readers;
     int inflight_jobs;
+    struct weir_lifecycle *lifecycle; /* lifecycle.c: retention, compaction, collection */
+    struct weir_producer_ids *producer_ids; /* producer.c: the reserved block of producer ids */
     char config_scratch[256];
 };
 
 weir_topic *weir_log_topic_find_any(weir_log *log, weir_str name); /* incl. creating */
 void weir_topic_apply_configs(weir_log *log, weir_topic *t);
+
+/* lifecycle.c: the periodic pass (retention, compaction, collection). start arms its
+ * timer (weir_log_open), stop cancels it (weir_log_close); run starts a pass now (tests). */
+typedef struct weir_lifecycle weir_lifecycle;
+void weir_log_lifecycle_start(weir_log *log);
+void weir_log_lifecycle_stop(weir_log *log);
+void weir_log_lifecycle_run(weir_log *log);
+
+/* producer.c: the idempotent producers' state, driven by wal.c on the loop thread.
+ * check runs before an append is queued: it returns a Kafka error to refuse it with; or
+ * 0 for a retry of batches already appended, with *dup_offset their base offset (-1 until
+ * sealed) and *dup_of their append while not committed (the caller answers at once, or
+ * waits with weir_producer_dup, instead of appending); or 0, NULL and -1 to append,
+ * after which weir_producer_track records the new batches. At seal, sealed gives each
+ * batch its base offset; snapshot lists the producers of a partition touched by a flush
+ * for its metadata commit; committed/failed settle an append (and its waiting retries). */
+int16_t weir_producer_check(weir_partition *p, const weir_batch_info *infos, int ninfos, weir_append **dup_of,
+                            int64_t *dup_offset);
+void weir_producer_dup(weir_append *orig, int32_t first_seq, weir_log_waiter *w, weir_append_result *res);
+void weir_producer_track(weir_partition *p, const weir_batch_info *infos, int ninfos, weir_append *a);
+void weir_producer_sealed(weir_partition *p, weir_append *a, const uint8_t *batch, int64_t base_offset,
+                          int64_t log_append_time);
+int weir_producer_snapshot(weir_partition *p, weir_append *appends, weir_meta_producer **out, int *n, int *cap);
+void weir_producer_committed(weir_partition *p, weir_append *a);
+void weir_producer_failed(weir_partition *p, weir_append *a, int16_t error);
+void weir_producer_table_free(struct weir_producer_table *pt);
+int weir_producer_load(weir_log *log, weir_err *err);
+void weir_producer_ids_free(weir_log *log);
 
 int weir_workq_start(weir_workq *q, weir_log *log, int nthreads, void *(*make_worker)(weir_log *),
                      void (*free_worker)(void *));

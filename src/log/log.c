@@ -123,6 +123,7 @@ static void topic_free(weir_topic *t) {
         for (size_t k = 0; k < p->nchunks; k++) free(p->chunks[k].data);
         free(p->chunks);
         weir_buf_free(&p->pending);
+        weir_producer_table_free(p->producers);
         free(p);
     }
     topic_set_configs(t, NULL, 0);
@@ -324,6 +325,7 @@ int weir_log_open(const weir_config *cfg, weir_loop *loop, weir_log **out, weir_
     if (weir_meta_open_sqlite(path, &log->meta, err) != WEIR_OK) goto fail;
     weir_meta_loader loader = {log, load_topic, load_partition, load_object, load_range};
     if (weir_meta_load(log->meta, &loader, err) != WEIR_OK) goto fail;
+    if (weir_producer_load(log, err) != WEIR_OK) goto fail;
     int64_t max_id = 0;
     if (weir_meta_max_object_id(log->meta, &max_id, err) != WEIR_OK) goto fail;
     log->next_object_id = max_id + 1;
@@ -353,6 +355,7 @@ int weir_log_open(const weir_config *cfg, weir_loop *loop, weir_log **out, weir_
         weir_err_set(err, "cannot start worker threads");
         goto fail;
     }
+    weir_log_lifecycle_start(log);
     *out = log;
     return WEIR_OK;
 fail:
@@ -362,6 +365,7 @@ fail:
 
 void weir_log_close(weir_log *log) {
     if (!log) return;
+    weir_log_lifecycle_stop(log);
     weir_workq_stop(&log->storage);
     weir_workq_stop(&log->readers);
     for (size_t i = 0; i < log->ntopics; i++) weir_topic_unref(log, log->topics[i]);
@@ -369,6 +373,7 @@ void weir_log_close(weir_log *log) {
     for (size_t i = 0; i < log->nobjects; i++) free(log->objects[i]);
     free(log->objects);
     free(log->cache);
+    weir_producer_ids_free(log);
     if (log->meta) weir_meta_close(log->meta);
     if (log->store) weir_objstore_close(log->store);
     free(log);

@@ -25,6 +25,9 @@ enum {
     WEIR_KERR_CORRUPT_MESSAGE = 2,
     WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
     WEIR_KERR_MESSAGE_TOO_LARGE = 10,
+    WEIR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    WEIR_KERR_INVALID_PRODUCER_EPOCH = 47,
+    WEIR_KERR_UNKNOWN_PRODUCER_ID = 59,
     WEIR_KERR_KAFKA_STORAGE_ERROR = 56
 };
 
@@ -48,6 +51,7 @@ struct weir_partition {
     weir_append *appends_head, *appends_tail;
     weir_partition *dirty_next;
     bool dirty;
+    struct weir_producer_table *producers; /* producer.c: idempotent producers' sequences */
 };
 
 struct weir_topic {
@@ -60,6 +64,8 @@ struct weir_topic {
     int64_t created_ms;
     bool log_append_time;      /* message.timestamp.type=LogAppendTime */
     int32_t max_message_bytes; /* max.message.bytes (or message.max.bytes) */
+    /* traffic since start, for /metrics (kafka/produce.c and fetch.c count on the loop) */
+    int64_t bytes_in, records_in, bytes_out, records_out;
     /* private to the log: */
     int refs;
     bool deleted;
@@ -110,6 +116,10 @@ void weir_log_topic_create(weir_log *log, weir_str name, int32_t partitions, con
 void weir_log_topic_delete(weir_log *log, weir_topic *t, weir_log_done_fn done, void *arg);
 /* Grows a topic to `partitions` partitions; done once durable. */
 void weir_log_topic_add_partitions(weir_log *log, weir_topic *t, int32_t partitions, weir_log_done_fn done, void *arg);
+/* Replaces the topic's explicitly set configs by configs[0..n) (already checked with
+ * weir_log_topic_config_check); done once durable, when the topic uses them (alter.c). */
+void weir_log_topic_set_configs(weir_log *log, weir_topic *t, const weir_topic_config *configs, int n,
+                                weir_log_done_fn done, void *arg);
 
 /* ---- produce ------------------------------------------------------------------------ */
 
@@ -136,10 +146,25 @@ void weir_log_append(weir_log *log, weir_partition *p, const uint8_t *data, size
 /* Call after the last append of a request: done() runs now if nothing is pending. */
 void weir_log_waiter_arm(weir_log *log, weir_log_waiter *w);
 
+/* ---- idempotent producers (producer.c) ----------------------------------------------- */
+
+/* Appends of batches with a producer id are checked against that producer's state on
+ * the partition (its epoch and last five batches): a retried duplicate is answered with
+ * its original base offset and not written again; a sequence gap gets
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH, an unknown producer
+ * whose first sequence is not 0 UNKNOWN_PRODUCER_ID. The state is committed with the
+ * ranges and survives a restart. */
+
+/* Hands out a new producer id, durably (ids are reserved in blocks in the metadata
+ * store); done runs on the loop thread, possibly before this returns. */
+typedef void (*weir_log_producer_id_fn)(void *arg, int rc, int64_t producer_id, const weir_err *err);
+void weir_log_producer_id_alloc(weir_log *log, weir_log_producer_id_fn done, void *arg);
+
 /* ---- fetch --------------------------------------------------------------------------- */
 
 typedef struct weir_log_read {
-    weir_topic *topic;   /* holds a reference until the read completes */
+    weir_topic *topic;   /* looked up on the loop thread; used only inside weir_log_fetch, never after:
+                          * a topic deleted while an object read is in flight is not touched */
     int32_t partition;
     int64_t offset;
     int32_t max_bytes;
@@ -176,6 +201,15 @@ void weir_log_watch_cancel(weir_log *log, weir_log_watch *w);
 typedef void (*weir_log_offset_fn)(void *arg, int16_t error, int64_t offset, int64_t timestamp);
 void weir_log_offset_for_time(weir_log *log, weir_partition *p, int64_t ts, weir_log_offset_fn done, void *arg);
 
+/* ---- deleting records ----------------------------------------------------------------- */
+
+/* DeleteRecords: advances the partition's log start to offset (-1: the high watermark)
+ * durably, dropping the ranges wholly below it; done gets the Kafka error (1
+ * OFFSET_OUT_OF_RANGE past the high watermark) and the resulting log start on the loop
+ * thread, possibly before this returns. Retention moves log starts the same way. */
+typedef void (*weir_log_delete_fn)(void *arg, int16_t error, int64_t log_start);
+void weir_log_delete_records(weir_log *log, weir_partition *p, int64_t offset, weir_log_delete_fn done, void *arg);
+
 /* ---- other modules' metadata work ------------------------------------------------------ */
 
 /* Runs fn(meta, arg, err) on the storage thread — the one metadata writer, so it is
@@ -189,6 +223,9 @@ void weir_topic_ref(weir_topic *t);
 void weir_topic_unref(weir_log *log, weir_topic *t);
 
 
+
+/* Objects the log's ranges point into: how many and their total size (stats.c). */
+void weir_log_object_stats(weir_log *log, int64_t *count, int64_t *bytes);
 
 /* Runs before the loop sleeps: seals and flushes pending appends when due. */
 void weir_log_before_sleep(weir_log *log);

@@ -29,6 +29,8 @@ typedef struct flush_job {
     int rc;
     weir_err err;
     int64_t started_us;
+    weir_meta_producer *producers; /* state of the idempotent producers this object touches */
+    int nproducers, capproducers;
 } flush_job;
 
 static void waiter_done_one(weir_log_waiter *w) {
@@ -42,10 +44,11 @@ void weir_log_waiter_arm(weir_log *log, weir_log_waiter *w) {
     if (w->pending == 0) w->done(w);
 }
 
-static void fail_appends(weir_append *a, int16_t error) {
+static void fail_appends(weir_partition *p, weir_append *a, int16_t error) {
     while (a) {
         weir_append *next = a->next;
         if (a->res) a->res->error = error;
+        if (a->idempotent || a->dups) weir_producer_failed(p, a, error);
         waiter_done_one(a->w);
         free(a);
         a = next;
@@ -53,6 +56,44 @@ static void fail_appends(weir_append *a, int16_t error) {
 }
 
 static void flush_maybe(weir_log *log);
+
+/* After a failed flush, a producer's batches still waiting in the buffer follow batches
+ * that were never written: they fail too (the producer retries them all, in order)
+ * instead of being written after a sequence gap. Their bytes leave the buffer. */
+static void fail_pending_of_producer(weir_log *log, weir_partition *p, int64_t producer_id, int16_t error) {
+    weir_append *failed = NULL, **failed_tail = &failed, *kept_tail = NULL;
+    weir_append **pa = &p->appends_head;
+    size_t w = 0;
+    while (*pa) {
+        weir_append *a = *pa;
+        if (a->idempotent && a->producer_id == producer_id) {
+            *pa = a->next;
+            a->next = NULL;
+            *failed_tail = a;
+            failed_tail = &a->next;
+            continue;
+        }
+        if (a->off != w) memmove(p->pending.data + w, p->pending.data + a->off, a->len);
+        a->off = w;
+        w += a->len;
+        kept_tail = a;
+        pa = &a->next;
+    }
+    if (!failed) return;
+    p->appends_tail = kept_tail;
+    log->pending_bytes -= (int64_t)(p->pending.len - w);
+    p->pending.len = w;
+    if (!p->appends_head && p->dirty) { /* nothing left to seal for this partition */
+        for (weir_partition **pp = &log->dirty_head; *pp; pp = &(*pp)->dirty_next) {
+            if (*pp == p) {
+                *pp = p->dirty_next;
+                break;
+            }
+        }
+        p->dirty = false;
+    }
+    fail_appends(p, failed, error);
+}
 
 static void flush_timer_fire(void *arg) {
     weir_log *log = arg;
@@ -62,8 +103,25 @@ static void flush_timer_fire(void *arg) {
 
 void weir_log_append(weir_log *log, weir_partition *p, const uint8_t *data, size_t len,
                      const weir_batch_info *infos, int ninfos, weir_log_waiter *w, weir_append_result *res) {
-    (void)infos;
-    (void)ninfos;
+    bool idempotent = false;
+    for (int i = 0; i < ninfos; i++) idempotent |= infos[i].producer_id >= 0;
+    if (idempotent) {
+        /* A retry of batches already appended is answered from them; a bad sequence or
+         * epoch is refused; neither is written. */
+        weir_append *dup_of;
+        int64_t dup_offset;
+        int16_t error = weir_producer_check(p, infos, ninfos, &dup_of, &dup_offset);
+        if (error || dup_of || dup_offset >= 0) {
+            if (res) {
+                res->error = error;
+                res->base_offset = error ? -1 : dup_offset;
+                res->log_append_time = -1;
+                res->log_start = p->log_start;
+            }
+            if (dup_of) weir_producer_dup(dup_of, infos[0].base_sequence, w, res);
+            return;
+        }
+    }
     weir_append *a = calloc(1, sizeof *a);
     if (!a) abort();
     a->off = p->pending.len;
@@ -78,6 +136,7 @@ void weir_log_append(weir_log *log, weir_partition *p, const uint8_t *data, size
     }
     if (w) w->pending++;
     weir_buf_append(&p->pending, data, len);
+    if (idempotent) weir_producer_track(p, infos, ninfos, a);
     if (p->appends_tail) p->appends_tail->next = a;
     else p->appends_head = a;
     p->appends_tail = a;
@@ -100,7 +159,7 @@ void weir_log_drop_pending(weir_log *log, weir_topic *t, int16_t error) {
             *pp = p->dirty_next;
             p->dirty = false;
             log->pending_bytes -= (int64_t)p->pending.len;
-            fail_appends(p->appends_head, error);
+            fail_appends(p, p->appends_head, error);
             p->appends_head = p->appends_tail = NULL;
             p->pending.len = 0;
         } else {
@@ -130,7 +189,8 @@ static void flush_run(weir_job *j, void *worker) {
     }
     f->rc = weir_objstore_putv(log->store, f->key, iov, f->nparts, &f->err);
     if (f->rc == WEIR_OK)
-        f->rc = weir_meta_commit_object(meta, f->object_id, f->key, f->size, ranges, f->nparts, &f->err);
+        f->rc = weir_meta_commit_object_producers(meta, f->object_id, f->key, f->size, ranges, f->nparts, f->producers,
+                                                  f->nproducers, &f->err);
     free(iov);
     free(ranges);
 }
@@ -144,6 +204,7 @@ static void flush_complete(weir_job *j) {
     flush_job *f = (flush_job *)j;
     weir_log *log = j->log;
     weir_object *obj = NULL;
+    weir_metrics_wal_flush(weir_mono_us() - f->started_us, f->size, f->rc == WEIR_OK);
     if (f->rc == WEIR_OK) {
         obj = weir_log_object_add(log, f->object_id, f->key, f->size);
     } else {
@@ -154,12 +215,14 @@ static void flush_complete(weir_job *j) {
         flush_part *fp = &f->parts[i];
         weir_topic *t = fp->t;
         if (t->deleted) {
-            fail_appends(fp->appends, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
+            fail_appends(t->partitions[fp->partition], fp->appends, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
             weir_buf_free(&fp->data);
         } else if (f->rc != WEIR_OK) {
             weir_partition *p = t->partitions[fp->partition];
             p->next_offset = p->hw; /* nothing after hw was assigned outside this flush */
-            fail_appends(fp->appends, WEIR_KERR_KAFKA_STORAGE_ERROR);
+            for (weir_append *a = fp->appends; a; a = a->next)
+                if (a->idempotent) fail_pending_of_producer(log, p, a->producer_id, WEIR_KERR_KAFKA_STORAGE_ERROR);
+            fail_appends(p, fp->appends, WEIR_KERR_KAFKA_STORAGE_ERROR);
             weir_buf_free(&fp->data);
         } else {
             weir_partition *p = t->partitions[fp->partition];
@@ -171,6 +234,7 @@ static void flush_complete(weir_job *j) {
             for (weir_append *a = fp->appends; a;) {
                 weir_append *next = a->next;
                 if (a->res) a->res->log_start = p->log_start;
+                if (a->idempotent || a->dups) weir_producer_committed(p, a);
                 waiter_done_one(a->w);
                 free(a);
                 a = next;
@@ -179,6 +243,7 @@ static void flush_complete(weir_job *j) {
         weir_topic_unref(log, t);
     }
     free(f->parts);
+    free(f->producers);
     free(f);
     log->flushing = false;
     weir_log_wake_watchers(log);
@@ -237,6 +302,8 @@ static void flush_maybe(weir_log *log) {
                 int64_t mts = (int64_t)weir_be64_get(b + WEIR_BATCH_MAX_TIMESTAMP);
                 if (mts > fp->max_ts) fp->max_ts = mts;
                 if (first && a->res) a->res->base_offset = next;
+                if (a->idempotent || a->dups)
+                    weir_producer_sealed(p, a, b, next, t->log_append_time ? now : -1);
                 first = false;
                 next += (int64_t)lod + 1;
                 off += size;
@@ -246,6 +313,7 @@ static void flush_maybe(weir_log *log) {
         p->next_offset = next;
         fp->data = p->pending;
         weir_buf_init(&p->pending);
+        weir_producer_snapshot(p, p->appends_head, &f->producers, &f->nproducers, &f->capproducers);
         fp->appends = p->appends_head;
         p->appends_head = p->appends_tail = NULL;
         p->dirty = false;
@@ -256,6 +324,7 @@ static void flush_maybe(weir_log *log) {
     log->dirty_head = NULL;
     log->pending_bytes = 0;
     log->flushing = true;
+    f->started_us = weir_mono_us();
     weir_workq_submit(&log->storage, &f->j);
 }
 

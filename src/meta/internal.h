@@ -47,6 +47,9 @@ struct weir_meta {
     char *path;
     pthread_mutex_t lock; /* one call at a time: the cached statements are shared state */
     sqlite3_stmt *st[ST_COUNT];
+    struct meta_groups *groups; /* groups.c: committed offsets */
+    struct meta_lifecycle *lifecycle; /* lifecycle.c: doomed objects, orphan candidates */
+    struct meta_producers *producers; /* producers.c: idempotent producers' state, producer ids */
 };
 
 /* Formats a topic id the way UUIDs are written, for error messages. */
@@ -60,5 +63,17 @@ int meta_step_done(weir_meta *m, sqlite3_stmt *s, weir_err *err, const char *wha
 int meta_begin(weir_meta *m, weir_err *err, const char *what);
 void meta_rollback(weir_meta *m);
 int meta_commit(weir_meta *m, weir_err *err, const char *what);
+
+/* groups.c: creates its table and statements at open; frees them at close. */
+int meta_groups_init(weir_meta *m, weir_err *err);
+void meta_groups_close(weir_meta *m);
+/* lifecycle.c: creates its tables and statements at open; frees them at close. */
+int meta_lifecycle_init(weir_meta *m, weir_err *err);
+void meta_lifecycle_close(weir_meta *m);
+/* producers.c: creates its table and statements at open; frees them at close; writes
+ * producer state inside the caller's transaction (the object commit). */
+int meta_producers_init(weir_meta *m, weir_err *err);
+void meta_producers_close(weir_meta *m);
+int meta_producers_write_locked(weir_meta *m, const weir_meta_producer *producers, int n, weir_err *err);
 
 #endif

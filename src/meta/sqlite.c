@@ -346,6 +346,9 @@ void weir_meta_close(weir_meta *m) {
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(m->st[i]);
     }
+    meta_groups_close(m);
+    meta_lifecycle_close(m);
+    meta_producers_close(m);
     sqlite3_close_v2(m->db);
     pthread_mutex_destroy(&m->lock);
     free(m->path);
@@ -380,6 +383,18 @@ int weir_meta_open_sqlite(const char *path, weir_meta **out, weir_err *err) {
             weir_meta_close(m);
             return WEIR_ERROR;
         }
+    }
+    if (meta_groups_init(m, err) != WEIR_OK) {
+        weir_meta_close(m);
+        return WEIR_ERROR;
+    }
+    if (meta_lifecycle_init(m, err) != WEIR_OK) {
+        weir_meta_close(m);
+        return WEIR_ERROR;
+    }
+    if (meta_producers_init(m, err) != WEIR_OK) {
+        weir_meta_close(m);
+        return WEIR_ERROR;
     }
     *out = m;
     return WEIR_OK;
@@ -633,7 +648,8 @@ static int meta_range_commit(weir_meta *m, int64_t object_id, const weir_meta_ra
 }
 
 static int meta_commit_object_locked(weir_meta *m, int64_t object_id, const char *key, int64_t size,
-                                     const weir_meta_range *ranges, int nranges, weir_err *err) {
+                                     const weir_meta_range *ranges, int nranges, const weir_meta_producer *producers,
+                                     int nproducers, weir_err *err) {
     if (object_id <= 0 || !key || !key[0] || size < 0 || nranges < 0) {
         return weir_err_set(err, "committing object %" PRId64 " ('%s', %" PRId64 " bytes): bad arguments", object_id,
                             key ? key : "(null)", size);
@@ -686,6 +702,9 @@ static int meta_commit_object_locked(weir_meta *m, int64_t object_id, const char
             goto fail;
         }
     }
+    if (nproducers > 0 && meta_producers_write_locked(m, producers, nproducers, err) != WEIR_OK) {
+        goto fail;
+    }
     return meta_commit(m, err, what);
 fail:
     meta_rollback(m);
@@ -695,7 +714,16 @@ fail:
 int weir_meta_commit_object(weir_meta *m, int64_t object_id, const char *key, int64_t size,
                             const weir_meta_range *ranges, int nranges, weir_err *err) {
     pthread_mutex_lock(&m->lock);
-    int rc = meta_commit_object_locked(m, object_id, key, size, ranges, nranges, err);
+    int rc = meta_commit_object_locked(m, object_id, key, size, ranges, nranges, NULL, 0, err);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int weir_meta_commit_object_producers(weir_meta *m, int64_t object_id, const char *key, int64_t size,
+                                      const weir_meta_range *ranges, int nranges, const weir_meta_producer *producers,
+                                      int nproducers, weir_err *err) {
+    pthread_mutex_lock(&m->lock);
+    int rc = meta_commit_object_locked(m, object_id, key, size, ranges, nranges, producers, nproducers, err);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

@@ -208,6 +208,7 @@ int weir_loop_run(weir_loop *l) {
             fn(arg);
         }
     }
+    l->stopping = 0; /* a stopped loop can run again (tests run it phase by phase) */
     return WEIR_OK;
 }
 
@@ -234,6 +235,8 @@ static void drain_check(void *arg) {
     }
     weir_loop_post(l, drain_check, d);
 }
+
+bool weir_loop_draining(const weir_loop *l) { return l->draining; }
 
 int weir_loop_drain(weir_loop *l, bool (*idle)(void *arg), void *arg, int64_t max_ms) {
     drain_ctx d = {l, idle, arg, weir_mono_ms() + max_ms};

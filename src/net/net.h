@@ -12,7 +12,7 @@ typedef struct weir_conn weir_conn;
 typedef struct weir_timer weir_timer;
 
 int weir_loop_new(weir_loop **out, weir_err *err);
-/* Runs until weir_loop_stop(). @thread the loop's own. */
+/* Runs until weir_loop_stop(); it can be run again afterwards. @thread the loop's own. */
 int weir_loop_run(weir_loop *loop);
 /* Stops the loop; callable from any thread and from signal-safe contexts via post. */
 void weir_loop_stop(weir_loop *loop);
@@ -20,6 +20,8 @@ void weir_loop_free(weir_loop *loop);
 /* Shutdown: runs the loop with every timer due at once until idle(arg) is true and no
  * timers or posts remain, or max_ms passes. @thread the loop's own, after run returned. */
 int weir_loop_drain(weir_loop *loop, bool (*idle)(void *arg), void *arg, int64_t max_ms);
+/* True while weir_loop_drain runs: periodic timers should not re-arm then. */
+bool weir_loop_draining(const weir_loop *loop);
 
 /* Runs fn(arg) on the loop's thread soon. @thread any; @locks takes the post queue lock. */
 void weir_loop_post(weir_loop *loop, void (*fn)(void *arg), void *arg);

@@ -92,6 +92,20 @@ def compact_string(s):
     return uvarint(len(b) + 1) + b
 
 
+def compact_bytes(b):
+    return uvarint(0) if b is None else uvarint(len(b) + 1) + b
+
+
+def compact_array(items, enc):
+    """A compact (flexible-version) array: length + 1 as an unsigned varint, 0 for null."""
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(enc(x) for x in items)
+
+
+TAGS = b"\x00"  # an empty tagged-field section (flexible versions)
+
+
 # ---------------------------------------------------------------- crc32c
 
 def _crc32c_table():
@@ -118,9 +132,10 @@ def crc32c(data):
 # ---------------------------------------------------------------- record batches
 
 def record_batch(records, base_timestamp=None, attributes=0, base_offset=0, corrupt_crc=False,
-                 magic=2):
+                 magic=2, producer_id=-1, producer_epoch=-1, base_sequence=-1):
     """A record batch v2. records: list of (key, value, headers) with bytes/None and
-    headers a list of (str, bytes)."""
+    headers a list of (str, bytes). An idempotent producer's batch sets producer_id,
+    producer_epoch and base_sequence."""
     if base_timestamp is None:
         base_timestamp = int(time.time() * 1000)
     body = b""
@@ -135,7 +150,8 @@ def record_batch(records, base_timestamp=None, attributes=0, base_offset=0, corr
             rec += varint(-1) if hv is None else varint(len(hv)) + hv
         body += varint(len(rec)) + rec
     after_crc = (i16(attributes) + i32(len(records) - 1) + i64(base_timestamp) +
-                 i64(base_timestamp) + i64(-1) + i16(-1) + i32(-1) + i32(len(records)) + body)
+                 i64(base_timestamp) + i64(producer_id) + i16(producer_epoch) + i32(base_sequence) +
+                 i32(len(records)) + body)
     crc = crc32c(after_crc)
     if corrupt_crc:
         crc ^= 0xDEADBEEF
@@ -291,6 +307,26 @@ class Reader:
         if n < 0:
             return None
         return [fn(self) for _ in range(n)]
+
+    def compact_bytes(self):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return bytes(b)
+
+    def compact_array(self, fn):
+        n = self.uvarint() - 1
+        if n < 0:
+            return None
+        return [fn(self) for _ in range(n)]
+
+    def tags(self):
+        """Skips a tagged-field section."""
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.pos += self.uvarint()
 
     def remaining(self):
         return len(self.data) - self.pos

@@ -2,6 +2,7 @@
 // one JSON line on stdout (kafkajs's own log goes to stderr). Usage:
 //   node kafkajs_client.mjs produce <bootstrap> <topic>   create, produce (none, gzip), offsets
 //   node kafkajs_client.mjs delete <bootstrap> <topic>    delete and list
+//   node kafkajs_client.mjs idempotent <bootstrap> <topic> produce with idempotent: true
 import kafkajs from 'kafkajs'
 
 const { Kafka, CompressionTypes, logLevel, ConfigResourceTypes } = kafkajs
@@ -101,7 +102,24 @@ async function del () {
   return { listed, deleteAgain }
 }
 
-const ops = { produce, delete: del }
+// The idempotent producer (InitProducerId, then sequenced batches): 4 sends of 50 records
+// to partition 0, values v-0 ... v-199.
+async function idempotent () {
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const result = { errorCodes: [], baseOffsets: [], count: 0 }
+  for (let s = 0; s < 4; s++) {
+    const messages = []
+    for (let i = 0; i < 50; i++, result.count++) messages.push({ value: `v-${result.count}`, partition: 0 })
+    const meta = await producer.send({ topic, acks: -1, messages })
+    result.errorCodes.push(...meta.map(m => m.errorCode))
+    result.baseOffsets.push(...meta.map(m => Number(m.baseOffset)))
+  }
+  await producer.disconnect()
+  return result
+}
+
+const ops = { produce, delete: del, idempotent }
 try {
   const result = await ops[op]()
   // exit only once the pipe took it all: a large result is written asynchronously

@@ -4,6 +4,7 @@
 // v3), with strict option validation. One JSON line on stdout. Usage:
 //   node platformatic_client.mjs roundtrip <bootstrap> <topic>
 //   node platformatic_client.mjs delete <bootstrap> <topic>
+//   node platformatic_client.mjs idempotent <bootstrap> <topic>
 import {
   Admin, Producer, Consumer, ProduceAcks, ConfigResourceTypes, ListOffsetTimestamps,
   compressionsAlgorithms
@@ -139,7 +140,22 @@ async function del () {
   return { listed }
 }
 
-const ops = { roundtrip, delete: del }
+// The idempotent producer (this version defaults to idempotent: false, so it is asked
+// for): 4 sends of 50 records to partition 0, values v-0 ... v-199.
+async function idempotent () {
+  const producer = new Producer({ ...base, idempotent: true, autocreateTopics: false })
+  const result = { offsets: [], count: 0 }
+  for (let s = 0; s < 4; s++) {
+    const messages = []
+    for (let i = 0; i < 50; i++, result.count++) messages.push({ topic, partition: 0, value: Buffer.from(`v-${result.count}`) })
+    const res = await producer.send({ messages })
+    result.offsets.push(...(res.offsets ?? []).map(o => Number(o.offset)))
+  }
+  await producer.close()
+  return result
+}
+
+const ops = { roundtrip, delete: del, idempotent }
 try {
   const result = await ops[op]()
   // exit only once the pipe took it all: a large result is written asynchronously

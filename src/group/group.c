@@ -246,7 +246,11 @@ void group_free(ggroup *g) {
     free(g);
 }
 
+static void pending_purge(ggroup *g);
+
 void group_maybe_remove(weir_group_coordinator *gc, ggroup *g) {
+    /* Member ids handed out with MEMBER_ID_REQUIRED that lapsed unclaimed keep nothing alive. */
+    if (g->state == GS_EMPTY && !g->nmembers) pending_purge(g);
     if (g->state != GS_EMPTY || g->nmembers || g->noffsets || g->pending) return;
     for (ggroup **pp = &gc->groups; *pp; pp = &(*pp)->next)
         if (*pp == g) {

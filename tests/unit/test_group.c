@@ -454,5 +454,32 @@ TEST(silent_member_expires_after_its_session_timeout) {
     fixture_close(&f);
 }
 
+static bool mono_passed(void *arg) { return weir_mono_ms() >= *(int64_t *)arg; }
+
+/* A client that got MEMBER_ID_REQUIRED and never came back: its id lapses after the
+ * session timeout and the group it created (no members, no offsets) goes away at the
+ * next retention check instead of being listed forever. */
+TEST(unclaimed_member_id_does_not_keep_a_group_alive) {
+    fixture f;
+    fixture_open(&f);
+    weir_group_join_req req = {.group_id = S("ghost"), .member_id = S(""), .protocol_type = S("consumer"),
+                               .client_id = S("unit"), .session_timeout_ms = 1000, .rebalance_timeout_ms = 1000,
+                               .protocols = &(weir_group_protocol){S("range"), {(const uint8_t *)"m", 1}},
+                               .nprotocols = 1, .require_known_member_id = true};
+    join_result j;
+    memset(&j, 0, sizeof j);
+    weir_group_join(f.gc, &req, on_join, &j);
+    CHECK_EQ_INT(j.error, WEIR_GERR_MEMBER_ID_REQUIRED);
+    CHECK(find_group(&f, "ghost").found);
+    weir_group_expire_offsets(f.gc, weir_now_ms());
+    CHECK(find_group(&f, "ghost").found); /* the id is still good */
+    int64_t lapsed = weir_mono_ms() + 1100;
+    CHECK(run_until(f.loop, mono_passed, &lapsed, 5000));
+    weir_group_expire_offsets(f.gc, weir_now_ms());
+    CHECK(!find_group(&f, "ghost").found);
+    fixture_close(&f);
+}
+
 TEST_MAIN(T(offsets_of_empty_groups_expire_and_of_active_groups_never), T(protocol_selection_and_generations),
-          T(static_member_replacement), T(silent_member_expires_after_its_session_timeout))
+          T(static_member_replacement), T(silent_member_expires_after_its_session_timeout),
+          T(unclaimed_member_id_does_not_keep_a_group_alive))

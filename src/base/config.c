@@ -51,6 +51,8 @@ static const conf_key conf_keys[] = {
      "longest wait before buffered records are flushed (0: as soon as the previous flush is done)"},
     {"log.tail.cache.bytes", WEIR_CONF_LONG, "268435456", F(log_tail_cache_bytes), 0, INT64_MAX,
      "memory for recent data served to tailing consumers without object reads"},
+    {"log.catchup.cache.bytes", WEIR_CONF_LONG, "67108864", F(log_catchup_cache_bytes), 0, INT64_MAX,
+     "memory for older data read from objects, so consumers catching up read each chunk once"},
     {"log.retention.check.interval.ms", WEIR_CONF_LONG, "300000", F(log_retention_check_interval_ms), 10,
      INT64_MAX, "how often retention, compaction of small WAL objects and object collection run"},
     {"log.object.delete.grace.ms", WEIR_CONF_LONG, "300000", F(log_object_delete_grace_ms), 0, INT64_MAX,

@@ -92,6 +92,8 @@ struct weir_log {
     cache_entry *cache;
     size_t cache_head, cache_len, cache_cap;
     int64_t cache_bytes;
+    /* catch-up cache: chunks read from objects for consumers behind the tail (read.c) */
+    struct weir_catchup *catchup;
     /* long-poll watchers */
     weir_log_watch watchers;
     /* threads */
@@ -104,6 +106,7 @@ struct weir_log {
 
 weir_topic *weir_log_topic_find_any(weir_log *log, weir_str name); /* incl. creating */
 void weir_topic_apply_configs(weir_log *log, weir_topic *t);
+void weir_log_catchup_free(weir_log *log);
 
 /* lifecycle.c: the periodic pass (retention, compaction, collection). start arms its
  * timer (weir_log_open), stop cancels it (weir_log_close); run starts a pass now (tests). */

@@ -373,6 +373,7 @@ void weir_log_close(weir_log *log) {
     for (size_t i = 0; i < log->nobjects; i++) free(log->objects[i]);
     free(log->objects);
     free(log->cache);
+    weir_log_catchup_free(log);
     weir_producer_ids_free(log);
     if (log->meta) weir_meta_close(log->meta);
     if (log->store) weir_objstore_close(log->store);

@@ -89,11 +89,127 @@ static bool copy_batches(weir_buf *out, const uint8_t *data, size_t len, size_t 
     return out->len < (size_t)max_bytes;
 }
 
+/* ---- catch-up cache --------------------------------------------------------------------------
+ * Chunks read from objects for consumers behind the tail cache. A fetch returns about
+ * max.partition.fetch.bytes while a chunk may be several MiB, so without this a consumer
+ * catching up would read each chunk many times over. Bounded by log.catchup.cache.bytes,
+ * least recently used out first, separate from the tail cache so a replay never evicts
+ * what tailing consumers read. Loop thread only. */
+
+typedef struct catchup_entry catchup_entry;
+struct catchup_entry {
+    int64_t obj_id, pos, len;
+    uint8_t *data;
+    catchup_entry *prev, *next; /* LRU list, most recent first */
+    catchup_entry *hnext;       /* hash chain */
+};
+
+struct weir_catchup {
+    catchup_entry **buckets;
+    size_t nbuckets;
+    catchup_entry lru; /* sentinel */
+    int64_t bytes, cap;
+};
+
+static size_t catchup_hash(const struct weir_catchup *cc, int64_t obj_id, int64_t pos) {
+    uint64_t h = (uint64_t)obj_id * 0x9E3779B97F4A7C15ull ^ (uint64_t)pos * 0xC2B2AE3D27D4EB4Full;
+    return (size_t)(h >> 17) & (cc->nbuckets - 1);
+}
+
+static struct weir_catchup *catchup_get_cache(weir_log *log) {
+    if (!log->catchup && log->cfg.log_catchup_cache_bytes > 0) {
+        struct weir_catchup *cc = calloc(1, sizeof *cc);
+        if (!cc) abort();
+        cc->nbuckets = 4096;
+        cc->buckets = calloc(cc->nbuckets, sizeof *cc->buckets);
+        if (!cc->buckets) abort();
+        cc->lru.next = cc->lru.prev = &cc->lru;
+        cc->cap = log->cfg.log_catchup_cache_bytes;
+        log->catchup = cc;
+    }
+    return log->catchup;
+}
+
+static void catchup_unlink(struct weir_catchup *cc, catchup_entry *e) {
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+    catchup_entry **pp = &cc->buckets[catchup_hash(cc, e->obj_id, e->pos)];
+    while (*pp != e) pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    cc->bytes -= e->len;
+}
+
+/* The cached bytes of a chunk, or NULL; a hit becomes the most recently used. */
+static const uint8_t *catchup_lookup(weir_log *log, const weir_chunk *c) {
+    struct weir_catchup *cc = log->catchup;
+    if (!cc) return NULL;
+    for (catchup_entry *e = cc->buckets[catchup_hash(cc, c->obj->id, c->pos)]; e; e = e->hnext)
+        if (e->obj_id == c->obj->id && e->pos == c->pos && e->len == c->len) {
+            e->prev->next = e->next;
+            e->next->prev = e->prev;
+            e->next = cc->lru.next;
+            e->prev = &cc->lru;
+            cc->lru.next->prev = e;
+            cc->lru.next = e;
+            return e->data;
+        }
+    return NULL;
+}
+
+/* Takes ownership of data (freed if it is not kept). */
+static void catchup_insert(weir_log *log, int64_t obj_id, int64_t pos, int64_t len, uint8_t *data) {
+    struct weir_catchup *cc = catchup_get_cache(log);
+    if (!cc || len > cc->cap / 4) {
+        free(data);
+        return;
+    }
+    size_t h = catchup_hash(cc, obj_id, pos);
+    for (catchup_entry *e = cc->buckets[h]; e; e = e->hnext)
+        if (e->obj_id == obj_id && e->pos == pos) {
+            free(data); /* another read got there first */
+            return;
+        }
+    while (cc->bytes + len > cc->cap && cc->lru.prev != &cc->lru) {
+        catchup_entry *old = cc->lru.prev;
+        catchup_unlink(cc, old);
+        free(old->data);
+        free(old);
+    }
+    catchup_entry *e = calloc(1, sizeof *e);
+    if (!e) abort();
+    e->obj_id = obj_id;
+    e->pos = pos;
+    e->len = len;
+    e->data = data;
+    e->hnext = cc->buckets[h];
+    cc->buckets[h] = e;
+    e->next = cc->lru.next;
+    e->prev = &cc->lru;
+    cc->lru.next->prev = e;
+    cc->lru.next = e;
+    cc->bytes += len;
+}
+
+void weir_log_catchup_free(weir_log *log) {
+    struct weir_catchup *cc = log->catchup;
+    if (!cc) return;
+    for (catchup_entry *e = cc->lru.next; e != &cc->lru;) {
+        catchup_entry *next = e->next;
+        free(e->data);
+        free(e);
+        e = next;
+    }
+    free(cc->buckets);
+    free(cc);
+    log->catchup = NULL;
+}
+
 /* ---- reads through the reader threads ---------------------------------------------------------- */
 
 typedef struct chunk_snap {
     char key[96];
-    int64_t pos, len;
+    int64_t obj_id, pos, len;
+    uint8_t *data; /* what was read, handed to the catch-up cache on completion */
 } chunk_snap;
 
 typedef struct read_job {
@@ -130,7 +246,7 @@ static void read_run(weir_job *j, void *worker) {
         if (r) {
             size_t start = i == 0 ? weir_batch_seek(buf, (size_t)c->len, r->offset) : 0;
             bool more = copy_batches(&r->data, buf, (size_t)c->len, start, r->max_bytes, r->allow_oversize);
-            free(buf);
+            c->data = buf;
             if (!more) break;
         } else {
             int64_t off, ts;
@@ -147,6 +263,9 @@ static void read_run(weir_job *j, void *worker) {
 
 static void read_complete(weir_job *j) {
     read_job *rj = (read_job *)j;
+    for (int i = 0; i < rj->nchunks; i++)
+        if (rj->chunks[i].data)
+            catchup_insert(j->log, rj->chunks[i].obj_id, rj->chunks[i].pos, rj->chunks[i].len, rj->chunks[i].data);
     if (rj->r) {
         weir_log_read_req *req = rj->req;
         if (--req->pending == 0) req->done(req);
@@ -173,6 +292,7 @@ static read_job *read_job_new(weir_log *log, weir_partition *p, size_t first, in
     for (size_t i = 0; i < n; i++) {
         weir_chunk *c = &p->chunks[first + i];
         snprintf(rj->chunks[i].key, sizeof rj->chunks[i].key, "%s", c->obj->key);
+        rj->chunks[i].obj_id = c->obj->id;
         rj->chunks[i].pos = c->pos;
         rj->chunks[i].len = c->len;
     }
@@ -215,6 +335,17 @@ int weir_log_fetch(weir_log *log, weir_log_read_req *req) {
             }
             continue;
         }
+        /* older data: from the catch-up cache while it has the chunks, else the objects */
+        bool full = false;
+        size_t k = ci;
+        for (; k < p->nchunks && !full; k++) {
+            weir_chunk *ck = &p->chunks[k];
+            const uint8_t *data = ck->data ? ck->data : catchup_lookup(log, ck);
+            if (!data) break;
+            size_t start = k == ci ? weir_batch_seek(data, (size_t)ck->len, r->offset) : 0;
+            full = !copy_batches(&r->data, data, (size_t)ck->len, start, r->max_bytes, r->allow_oversize);
+        }
+        if (full || k == p->nchunks || r->data.len > 0) continue; /* the next fetch reads on */
         read_job *rj = read_job_new(log, p, ci, r->max_bytes);
         rj->req = req;
         rj->r = r;

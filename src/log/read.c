@@ -345,8 +345,9 @@ int weir_log_fetch(weir_log *log, weir_log_read_req *req) {
             size_t start = k == ci ? weir_batch_seek(data, (size_t)ck->len, r->offset) : 0;
             full = !copy_batches(&r->data, data, (size_t)ck->len, start, r->max_bytes, r->allow_oversize);
         }
-        if (full || k == p->nchunks || r->data.len > 0) continue; /* the next fetch reads on */
-        read_job *rj = read_job_new(log, p, ci, r->max_bytes);
+        if (full || k == p->nchunks) continue;
+        /* the rest from the objects, after what the cache gave (offsets only grow from k) */
+        read_job *rj = read_job_new(log, p, k, r->max_bytes - (int64_t)r->data.len);
         rj->req = req;
         rj->r = r;
         jobs = realloc(jobs, (size_t)(njobs + 1) * sizeof *jobs);

@@ -53,6 +53,7 @@ static weir_log *open_log(weir_loop *loop, const char *dir, settings s) {
     weir_config_load(&cfg, NULL, env, &err);
     snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "%s", dir);
     cfg.log_tail_cache_bytes = s.cache_bytes;
+    cfg.log_catchup_cache_bytes = s.cache_bytes; /* 0: every read goes to the objects */
     cfg.log_object_delete_grace_ms = s.grace_ms;
     weir_log *log = NULL;
     if (weir_log_open(&cfg, loop, &log, &err) != WEIR_OK) fprintf(stderr, "open: %s\n", err.msg);

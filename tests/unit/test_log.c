@@ -139,6 +139,16 @@ TEST(append_commit_read_reopen) {
     CHECK(t != NULL);
     CHECK_EQ_INT(t->npartitions, 2);
     CHECK_EQ_INT(t->partitions[0]->hw, 8);
+    /* A small fetch reads (and caches) only the first chunk ... */
+    weir_log_read small = {.topic = t, .partition = 0, .offset = 0, .max_bytes = (int32_t)b1.len, .allow_oversize = true};
+    weir_buf_init(&small.data);
+    weir_log_read_req sreq = {.reads = &small, .nreads = 1, .done = noop_done};
+    CHECK_EQ_INT(weir_log_fetch(log, &sreq), WEIR_EAGAIN);
+    run_until_idle(loop, log);
+    CHECK_EQ_INT(small.data.len, b1.len);
+    weir_buf_free(&small.data);
+    /* ... so a full fetch takes it from the catch-up cache and reads the rest from the
+     * object: one answer with both chunks, as without the cache. */
     weir_log_read rd = {.topic = t, .partition = 0, .offset = 0, .max_bytes = 1 << 20, .allow_oversize = true};
     weir_buf_init(&rd.data);
     weir_log_read_req req = {.reads = &rd, .nreads = 1, .done = noop_done};

@@ -4,7 +4,9 @@
  * librdkafka.  It creates a topic (8 partitions by default), produces N messages of S
  * bytes, then C consumers (threads, each its own rd_kafka_t, one group.id, subscribe())
  * drain it; then every member commits its current offsets synchronously K times and the
- * commit latencies are reported.  Never part of `make test`; bench/README.md says how to
+ * commit latencies are reported.  This machine's loopback TCP throughput and fsync rate are
+ * measured first, in the same run (limits.c), and the summary gives the drain as a % of
+ * loopback and the commit latency as a multiple of one fsync.  Never part of `make test`; bench/README.md says how to
  * run it.  MB means 10^6 bytes; all clocks are CLOCK_MONOTONIC in this one process.
  */
 #include <getopt.h>
@@ -21,6 +23,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "limits.h"
+
 #define MAX_CONSUMERS 64
 #define MAX_PARTITIONS 1024
 
@@ -32,6 +36,7 @@ typedef struct gc_opts {
     int consumers;
     int commits;
     int timeout_s;
+    const char *data_dir;
     char topic[128];
     char group[160];
 } gc_opts;
@@ -331,17 +336,18 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: group-consume --bootstrap HOST:PORT [--messages N] [--size S] [--partitions P]\n"
             "                     [--consumers C] [--commits K] [--topic NAME] [--timeout S]\n"
+            "                     [--data-dir DIR]\n"
             "defaults: 200000 messages of 1024 B, 8 partitions, 4 consumers, 500 commits per consumer,\n"
-            "          topic weir-bench-group-<pid>, timeout 120 s per phase\n");
+            "          topic weir-bench-group-<pid>, timeout 120 s per phase, fsync probe in .\n");
 }
 
 static void opts_parse(int argc, char **argv, gc_opts *o) {
     static const struct option longopts[] = {
         {"bootstrap", 1, 0, 'b'}, {"messages", 1, 0, 'n'}, {"size", 1, 0, 's'}, {"partitions", 1, 0, 'p'},
         {"consumers", 1, 0, 'c'}, {"commits", 1, 0, 'k'},  {"topic", 1, 0, 't'}, {"timeout", 1, 0, 'T'},
-        {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+        {"data-dir", 1, 0, 'd'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     *o = (gc_opts){.messages = 200000, .size = 1024, .partitions = 8, .consumers = 4, .commits = 500,
-                   .timeout_s = 120};
+                   .timeout_s = 120, .data_dir = "."};
     snprintf(o->topic, sizeof o->topic, "weir-bench-group-%d", (int)getpid());
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -354,6 +360,7 @@ static void opts_parse(int argc, char **argv, gc_opts *o) {
         case 'k': o->commits = atoi(optarg); break;
         case 't': snprintf(o->topic, sizeof o->topic, "%s", optarg); break;
         case 'T': o->timeout_s = atoi(optarg); break;
+        case 'd': o->data_dir = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -374,6 +381,11 @@ int main(int argc, char **argv) {
     printf("group-consume: %s, topic %s (%d partitions), %ld messages x %d B (%.1f MB), %d consumers in group %s\n",
            rd_kafka_version_str(), o.topic, o.partitions, o.messages, o.size, mb, o.consumers, o.group);
     fflush(stdout);
+
+    /* This machine's limits, measured before any Kafka traffic. */
+    bench_limits_t lim = {0};
+    int lim_ok = bench_limits_run(o.data_dir, &lim) == 0;
+    printf("\n");
 
     topic_admin(&o, 1);
     double psecs = produce(&o);
@@ -439,6 +451,23 @@ int main(int argc, char **argv) {
     long committed = committed_total(&mbs[0], &o);
     printf("committed offsets add up to %ld of %ld messages\n", committed, o.messages);
 
+    /* Ratios against the limits measured above. */
+    printf("\n[summary]\n");
+    if (lim.loopback_ok && lim.loopback_mbps > 0)
+        printf("  drain / loopback TCP = %.1f / %.1f MB/s = %.1f%% (from the first message: %.1f%%)\n",
+               mb / dsecs, lim.loopback_mbps, 100.0 * (mb / dsecs) / lim.loopback_mbps,
+               100.0 * (mb / fsecs) / lim.loopback_mbps);
+    else
+        printf("  drain / loopback TCP: no loopback measurement\n");
+    double fsync_ms = bench_limits_fsync_ms(&lim);
+    if (n && fsync_ms > 0)
+        printf("  commit p50 / one 4 KiB fsync = %.2f / %.3f ms = %.1fx; p99 %.2f ms = %.1fx "
+               "(a commit's floor is one durable write)\n",
+               pct_ms(sh->lat_us, n, 50), fsync_ms, pct_ms(sh->lat_us, n, 50) / fsync_ms,
+               pct_ms(sh->lat_us, n, 99), pct_ms(sh->lat_us, n, 99) / fsync_ms);
+    else
+        printf("  commit / one fsync: %s\n", n ? "no fsync measurement" : "no commits");
+
     for (int i = 0; i < o.consumers; i++)
         pthread_join(mbs[i].tid, NULL);
     for (int i = 0; i < o.consumers; i++) {
@@ -446,10 +475,10 @@ int main(int argc, char **argv) {
         rd_kafka_destroy(mbs[i].rk);
     }
     topic_admin(&o, 0);
-    int ok = atomic_load(&sh->gaps) == 0 && atomic_load(&sh->commit_errors) == 0 && n > 0 && committed == o.messages;
+    int ok = lim_ok && atomic_load(&sh->gaps) == 0 && atomic_load(&sh->commit_errors) == 0 && n > 0 && committed == o.messages;
     free(sh->lat_us);
     free(sh);
     free(mbs);
-    printf("result: %s\n", ok ? "ok" : "FAILED (gaps, commit errors or committed offsets short)");
+    printf("result: %s\n", ok ? "ok" : "FAILED (gaps, commit errors, committed offsets short or a limit probe failed)");
     return ok ? 0 : 1;
 }

@@ -12,8 +12,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,33 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <arpa/inet.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include "limits.h"
 
 #define BENCH_MB 1000000.0
 #define BENCH_E2E_MAGIC 0x57454952u /* "WEIR" */
 #define BENCH_E2E_HEADER 24         /* magic u32, run id u32, seq u64, send ns u64 */
 
-/* Machine-limit probe sizes: bounded in bytes and in time so a slow disk ends early. */
-#define BENCH_LOOPBACK_BYTES (2048ull << 20)
-#define BENCH_LOOPBACK_CHUNK (256u << 10)
-#define BENCH_FSYNC_CHUNK (1u << 20)
-/* Time-bound, not byte-bound: a VM disk can absorb a few hundred MiB in a host cache. */
-#define BENCH_FSYNC_MAX_BYTES (2048ull << 20)
-#define BENCH_FSYNC_SECS 3.0
-#define BENCH_SMALL_WRITE 4096u
-#define BENCH_SMALL_MAX_OPS 5000u
-#define BENCH_SMALL_MAX_SECS 3.0
-#define BENCH_PUT_MAX 64u
-#define BENCH_PUT_MAX_SECS 5.0
 #define BENCH_MOCK_REPS 3
 
 typedef struct bench_opts {
@@ -111,19 +95,6 @@ typedef struct bench_e2e_result {
     double p50_ms, p99_ms, p999_ms, max_ms;
     char err[512];
 } bench_e2e_result_t;
-
-typedef struct bench_limits {
-    int loopback_ok;
-    double loopback_mbps;
-    int fsync_ok;
-    double fsync_mbps;
-    double fsync_bytes;
-    double small_fsyncs_per_s;
-    double put_per_s;
-    double put_mbps;
-    char fs_type[32];
-    char err[512];
-} bench_limits_t;
 
 /* Delivery-report tally for one producer; only touched by the thread that polls it. */
 typedef struct bench_dr {
@@ -975,207 +946,6 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------- */
-/* Machine limits                                                                      */
-
-typedef struct bench_loopback {
-    int listen_fd;
-    uint64_t want;
-    uint64_t got;
-    char err[256];
-} bench_loopback_t;
-
-/* @thread loopback receiver: accepts one connection and reads until `want` bytes. */
-static void *bench_loopback_receiver(void *arg) {
-    bench_loopback_t *lb = arg;
-    int fd = accept(lb->listen_fd, NULL, NULL);
-    if (fd < 0) {
-        snprintf(lb->err, sizeof(lb->err), "accept: %s", strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(BENCH_LOOPBACK_CHUNK);
-    while (buf && lb->got < lb->want) {
-        ssize_t n = read(fd, buf, BENCH_LOOPBACK_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(lb->err, sizeof(lb->err), "read: %s", n ? strerror(errno) : "EOF");
-            break;
-        }
-        lb->got += (uint64_t)n;
-    }
-    free(buf);
-    close(fd);
-    return NULL;
-}
-
-/* Raw TCP over 127.0.0.1: one sender (this thread), one receiver thread. */
-static int bench_loopback_measure(double *mbps, char *err, size_t errsz) {
-    bench_loopback_t lb = {.listen_fd = -1, .want = BENCH_LOOPBACK_BYTES};
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t salen = sizeof(sa);
-    int fd = -1, rc = -1;
-    pthread_t thread;
-    char *buf = calloc(1, BENCH_LOOPBACK_CHUNK);
-    lb.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (lb.listen_fd < 0 || bind(lb.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-        listen(lb.listen_fd, 1) || getsockname(lb.listen_fd, (struct sockaddr *)&sa, &salen)) {
-        bench_errf(err, errsz, "loopback listen: %s", strerror(errno));
-        goto out;
-    }
-    if (pthread_create(&thread, NULL, bench_loopback_receiver, &lb)) {
-        bench_errf(err, errsz, "pthread_create failed");
-        goto out;
-    }
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-        bench_errf(err, errsz, "loopback connect: %s", strerror(errno));
-        shutdown(lb.listen_fd, SHUT_RDWR);
-        pthread_join(thread, NULL);
-        goto out;
-    }
-    uint64_t start = bench_now_ns(), sent = 0;
-    while (sent < lb.want) {
-        size_t len = BENCH_LOOPBACK_CHUNK;
-        if (lb.want - sent < len)
-            len = (size_t)(lb.want - sent);
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            bench_errf(err, errsz, "loopback write: %s", strerror(errno));
-            break;
-        }
-        sent += (uint64_t)n;
-    }
-    pthread_join(thread, NULL);
-    double secs = bench_secs_since(start);
-    if (sent == lb.want && lb.got == lb.want) {
-        *mbps = (double)lb.got / BENCH_MB / secs;
-        rc = 0;
-    } else if (lb.err[0]) {
-        bench_errf(err, errsz, "loopback receiver: %s", lb.err);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (lb.listen_fd >= 0)
-        close(lb.listen_fd);
-    free(buf);
-    return rc;
-}
-
-static int bench_write_all(int fd, const void *buf, size_t len) {
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static const char *bench_fs_name(long type) {
-    switch ((unsigned long)type) {
-    case 0xEF53: return "ext2/3/4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    case 0x6969: return "nfs";
-    default: return "other";
-    }
-}
-
-/* fsync'd sequential writes in the data dir: 1 MiB chunks with an fsync after each (a
- * group commit per chunk), 4 KiB writes with an fsync after each (fsyncs/s), and the fs
- * object store's put (new file, write, fsync, rename, fsync of the directory). */
-static int bench_disk_measure(const char *dir, bench_limits_t *lim) {
-    char path[4096], dst[4096];
-    struct statfs sfs;
-    if (statfs(dir, &sfs) == 0)
-        snprintf(lim->fs_type, sizeof(lim->fs_type), "%s", bench_fs_name((long)sfs.f_type));
-    else
-        snprintf(lim->fs_type, sizeof(lim->fs_type), "unknown");
-    char *chunk = malloc(BENCH_FSYNC_CHUNK);
-    if (!chunk) {
-        bench_errf(lim->err, sizeof(lim->err), "out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < BENCH_FSYNC_CHUNK; i++)
-        chunk[i] = (char)(i * 2654435761u >> 13);
-
-    snprintf(path, sizeof(path), "%s/weir-bench-fsync-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        bench_errf(lim->err, sizeof(lim->err), "mkstemp %s: %s", path, strerror(errno));
-        free(chunk);
-        return -1;
-    }
-    uint64_t written = 0, start = bench_now_ns();
-    int rc = 0;
-    while (written < BENCH_FSYNC_MAX_BYTES && bench_secs_since(start) < BENCH_FSYNC_SECS) {
-        if (bench_write_all(fd, chunk, BENCH_FSYNC_CHUNK) || fsync(fd)) {
-            bench_errf(lim->err, sizeof(lim->err), "write+fsync %s: %s", path, strerror(errno));
-            rc = -1;
-            break;
-        }
-        written += BENCH_FSYNC_CHUNK;
-    }
-    lim->fsync_mbps = (double)written / BENCH_MB / bench_secs_since(start);
-    lim->fsync_bytes = (double)written;
-    /* Small writes to a fresh file: each fsync also commits the new size. */
-    if (rc == 0 && ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 && fsync(fd) == 0) {
-        uint64_t ops = 0;
-        start = bench_now_ns();
-        while (ops < BENCH_SMALL_MAX_OPS && bench_secs_since(start) < BENCH_SMALL_MAX_SECS) {
-            if (bench_write_all(fd, chunk, BENCH_SMALL_WRITE) || fsync(fd)) {
-                bench_errf(lim->err, sizeof(lim->err), "small write+fsync: %s", strerror(errno));
-                rc = -1;
-                break;
-            }
-            ops++;
-        }
-        lim->small_fsyncs_per_s = (double)ops / bench_secs_since(start);
-    }
-    close(fd);
-    unlink(path);
-
-    /* Object-store put pattern, 1 MiB objects. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    uint64_t puts = 0;
-    start = bench_now_ns();
-    while (rc == 0 && dfd >= 0 && puts < BENCH_PUT_MAX &&
-           bench_secs_since(start) < BENCH_PUT_MAX_SECS) {
-        snprintf(path, sizeof(path), "%s/weir-bench-put-%d.tmp", dir, (int)getpid());
-        snprintf(dst, sizeof(dst), "%s/weir-bench-put-%d-%" PRIu64, dir, (int)getpid(), puts);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || bench_write_all(fd, chunk, BENCH_FSYNC_CHUNK) || fsync(fd) ||
-            close(fd) || rename(path, dst) || fsync(dfd)) {
-            bench_errf(lim->err, sizeof(lim->err), "object put %s: %s", dst, strerror(errno));
-            rc = -1;
-            break;
-        }
-        puts++;
-    }
-    double put_secs = bench_secs_since(start);
-    for (uint64_t i = 0; i < puts; i++) {
-        snprintf(dst, sizeof(dst), "%s/weir-bench-put-%d-%" PRIu64, dir, (int)getpid(), i);
-        unlink(dst);
-    }
-    if (dfd >= 0)
-        close(dfd);
-    lim->put_per_s = (double)puts / put_secs;
-    lim->put_mbps = (double)puts * BENCH_FSYNC_CHUNK / BENCH_MB / put_secs;
-    free(chunk);
-    return rc;
-}
-
-/* ---------------------------------------------------------------------------------- */
 /* Targets                                                                              */
 
 static int bench_target_mock(bench_target_t *target, const char *label, char *err,
@@ -1360,29 +1130,7 @@ int main(int argc, char **argv) {
 
     /* 1. This machine's limits, measured before any Kafka traffic. */
     bench_limits_t lim = {0};
-    printf("\n[machine limits]\n");
-    lim.loopback_ok = bench_loopback_measure(&lim.loopback_mbps, lim.err, sizeof(lim.err)) == 0;
-    if (lim.loopback_ok)
-        printf("  loopback TCP           %9.1f MB/s  (%llu MiB, 1 sender + 1 receiver "
-               "thread)\n",
-               lim.loopback_mbps, BENCH_LOOPBACK_BYTES >> 20);
-    else
-        printf("  loopback TCP           FAILED: %s\n", lim.err);
-    lim.err[0] = 0;
-    lim.fsync_ok = bench_disk_measure(opts.data_dir, &lim) == 0;
-    if (lim.fsync_ok) {
-        printf("  fsync'd write 1 MiB    %9.1f MB/s  (%s on %s; fsync after each chunk, %.0f MiB)\n",
-               lim.fsync_mbps, opts.data_dir, lim.fs_type, lim.fsync_bytes / 1048576.0);
-        printf("  fsync'd write 4 KiB    %9.0f fsyncs/s\n", lim.small_fsyncs_per_s);
-        printf("  object put 1 MiB       %9.0f puts/s = %.1f MB/s  (write, fsync, rename, "
-               "fsync dir)\n",
-               lim.put_per_s, lim.put_mbps);
-        if (strcmp(lim.fs_type, "tmpfs") == 0)
-            printf("  note: %s is tmpfs, fsync costs nothing there\n", opts.data_dir);
-    } else {
-        printf("  fsync'd write          FAILED: %s\n", lim.err);
-    }
-    if (!lim.loopback_ok || !lim.fsync_ok)
+    if (bench_limits_run(opts.data_dir, &lim))
         failed = 1;
 
     /* 2. The target: produce/consume, then end-to-end latency. */

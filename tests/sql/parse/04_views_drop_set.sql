@@ -1,0 +1,11 @@
+CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+CREATE TEMPORARY VIEW IF NOT EXISTS v2 (id, n) AS SELECT id, COUNT(*) FROM t GROUP BY id;
+DROP TABLE orders;
+DROP TABLE IF EXISTS cat.db.orders;
+drop temporary view if exists big_orders;
+DROP VIEW v2;
+SET 'table.exec.state.ttl' = '1 h';
+SET;
+RESET 'table.exec.state.ttl';
+RESET;
+;;

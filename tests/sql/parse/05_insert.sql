@@ -1,0 +1,6 @@
+INSERT INTO sink SELECT a, b FROM src;
+INSERT INTO sink (a, b) SELECT x, y FROM src;
+INSERT INTO sink VALUES (1, 'one'), (2, 'two'), (-3, NULL);
+INSERT OVERWRITE cat.db.sink SELECT * FROM src;
+INSERT INTO sink (SELECT a FROM src UNION ALL SELECT b FROM src2);
+INSERT INTO sink WITH w AS (SELECT a FROM src) SELECT a FROM w;

@@ -1,0 +1,16 @@
+SELECT
+  a IS NULL, b IS NOT NULL, c IS TRUE, d IS NOT FALSE, e IS UNKNOWN,
+  f IS DISTINCT FROM g, h IS NOT DISTINCT FROM 1,
+  name LIKE 'a%', name NOT LIKE '%z', code LIKE 'a!_%' ESCAPE '!',
+  x IN (1, 2, 3), y NOT IN ('a', 'b'),
+  v BETWEEN 1 AND 10, v NOT BETWEEN a + 1 AND b * 2,
+  v BETWEEN 1 AND 10 AND w > 0
+FROM t;
+
+SELECT *
+FROM t
+WHERE z IN (SELECT id FROM u)
+  AND w NOT IN (SELECT id FROM u WHERE id > 0)
+  AND EXISTS (SELECT 1 FROM u WHERE u.id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM v)
+  AND s = (SELECT MAX(s) FROM t);

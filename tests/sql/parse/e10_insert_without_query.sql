@@ -1,0 +1,2 @@
+INSERT INTO sink
+  FROM src;

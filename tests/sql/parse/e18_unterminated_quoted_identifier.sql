@@ -1,0 +1,1 @@
+SELECT `unclosed FROM t;

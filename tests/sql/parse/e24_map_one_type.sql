@@ -1,0 +1,1 @@
+CREATE TABLE t (m MAP<STRING>);

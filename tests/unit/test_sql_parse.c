@@ -1,0 +1,320 @@
+/* test_sql_parse.c — the Flink SQL parser against golden files: every .sql file in tests/sql/parse
+ * (read relative to the repo root, where the unit tests run) is parsed and printed, and
+ * the text must equal the .out beside it (the canonical AST, or "error: " and the message
+ * with its line:column). WEIR_GOLDEN_UPDATE=1 rewrites the .out files instead. Then the
+ * robustness checks: every prefix and many mutations of each script must parse or fail
+ * with a clean line:column message, never crash (this binary also runs under ASan). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "sql/sql.h"
+#include "test.h"
+
+#define GOLDEN_DIR "tests/sql/parse"
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    weir_buf b;
+    weir_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) weir_buf_append(&b, chunk, n);
+    fclose(f);
+    weir_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return (char *)b.data;
+}
+
+/* Parses src and prints what the golden file holds for it. Returns WEIR_OK or WEIR_ERROR. */
+static int render(const char *src, size_t len, weir_buf *out) {
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    weir_sql_script *script = NULL;
+    weir_err err;
+    int rc = weir_sql_parse_script(&arena, src, len, &script, &err);
+    if (rc == WEIR_OK) {
+        weir_sql_print_script(out, script);
+    } else {
+        weir_buf_append(out, "error: ", 7);
+        weir_buf_append(out, err.msg, strlen(err.msg));
+        weir_buf_append(out, "\n", 1);
+    }
+    weir_arena_free(&arena);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The .sql files of the golden folder, sorted; *n of them. */
+static char **list_golden(int *n) {
+    DIR *d = opendir(GOLDEN_DIR);
+    *n = 0;
+    if (!d) return NULL;
+    char **names = NULL;
+    int cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = realloc(names, (size_t)cap * sizeof *names);
+        }
+        names[(*n)++] = strdup(de->d_name);
+    }
+    closedir(d);
+    if (*n > 0) qsort(names, (size_t)*n, sizeof *names, cmp_names);
+    return names;
+}
+
+static void free_names(char **names, int n) {
+    for (int k = 0; k < n; k++) free(names[k]);
+    free(names);
+}
+
+/* Shows where two texts first differ, line by line, as diff would. */
+static void show_diff(const char *file, const char *want, size_t want_len, const char *got, size_t got_len) {
+    int line = 1;
+    size_t i = 0, j = 0;
+    while (i < want_len && j < got_len) {
+        size_t ie = i, je = j;
+        while (ie < want_len && want[ie] != '\n') ie++;
+        while (je < got_len && got[je] != '\n') je++;
+        if (ie - i != je - j || memcmp(want + i, got + j, ie - i) != 0) break;
+        i = ie + 1;
+        j = je + 1;
+        line++;
+    }
+    size_t ie = i, je = j;
+    while (ie < want_len && want[ie] != '\n') ie++;
+    while (je < got_len && got[je] != '\n') je++;
+    fprintf(stderr, "  %s: differs from the .out at line %d\n", file, line);
+    fprintf(stderr, "  - %.*s\n", (int)(i < want_len ? ie - i : 0), i < want_len ? want + i : "");
+    fprintf(stderr, "  + %.*s\n", (int)(j < got_len ? je - j : 0), j < got_len ? got + j : "");
+    if (i >= want_len) fprintf(stderr, "  (the .out ends here; the parser printed more)\n");
+    if (j >= got_len) fprintf(stderr, "  (the parser's output ends here; the .out has more)\n");
+    fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
+}
+
+TEST(golden) {
+    int n = 0;
+    char **names = list_golden(&n);
+    CHECK(n >= 20);
+    const char *upd = getenv("WEIR_GOLDEN_UPDATE");
+    bool update = upd && strcmp(upd, "1") == 0;
+    int errors = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512], out_path[512];
+        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
+        snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
+        size_t len = 0;
+        char *src = read_file(path, &len);
+        CHECK(src != NULL);
+        if (!src) continue;
+        weir_buf got;
+        weir_buf_init(&got);
+        if (render(src, len, &got) != WEIR_OK) errors++;
+        if (update) {
+            FILE *f = fopen(out_path, "wb");
+            CHECK(f != NULL);
+            if (f) {
+                fwrite(got.data, 1, got.len, f);
+                fclose(f);
+            }
+        } else {
+            size_t want_len = 0;
+            char *want = read_file(out_path, &want_len);
+            if (!want) {
+                fprintf(stderr, "  %s: missing (WEIR_GOLDEN_UPDATE=1 writes it)\n", out_path);
+                weir_test_failed_checks++;
+            } else if (want_len != got.len || memcmp(want, got.data, got.len) != 0) {
+                show_diff(path, want, want_len, (const char *)got.data, got.len);
+                weir_test_failed_checks++;
+            }
+            free(want);
+        }
+        weir_buf_free(&got);
+        free(src);
+    }
+    CHECK(errors >= 10); /* the error cases: at least ten files end in a line:column message */
+    free_names(names, n);
+}
+
+/* A result is clean when it parsed, or failed with "line L, column C: ..." (the error
+ * message must name a place). */
+static bool clean_result(const char *src, size_t len) {
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    weir_sql_script *script = NULL;
+    weir_err err;
+    bool ok;
+    if (weir_sql_parse_script(&arena, src, len, &script, &err) == WEIR_OK) {
+        weir_buf b;
+        weir_buf_init(&b);
+        weir_sql_print_script(&b, script); /* the printer must cope with every tree */
+        weir_buf_free(&b);
+        ok = true;
+    } else {
+        int line = 0, col = 0;
+        ok = sscanf(err.msg, "line %d, column %d: ", &line, &col) == 2 && line >= 1 && col >= 1 &&
+             strstr(err.msg, ": ") != NULL;
+        if (!ok) fprintf(stderr, "  unclean error for %.*s: %s\n", (int)(len > 60 ? 60 : len), src, err.msg);
+    }
+    weir_arena_free(&arena);
+    return ok;
+}
+
+/* Every prefix of every golden script (the valid ones cut mid-token, mid-string,
+ * mid-comment) parses or fails cleanly. The prefix is copied so ASan sees reads past it. */
+TEST(every_prefix) {
+    int n = 0;
+    char **names = list_golden(&n);
+    long tried = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
+        size_t len = 0;
+        char *src = read_file(path, &len);
+        if (!src) continue;
+        for (size_t cut = 0; cut <= len; cut++) {
+            char *copy = malloc(cut ? cut : 1);
+            memcpy(copy, src, cut);
+            CHECK(clean_result(copy, cut));
+            free(copy);
+            tried++;
+        }
+        free(src);
+    }
+    CHECK(tried > 1000);
+    free_names(names, n);
+}
+
+/* Random edits (seeded, so a failure repeats): delete, duplicate or replace a byte with
+ * one of SQL's troublemakers. */
+TEST(mutations) {
+    static const char alphabet[] = "()[],;.'`\"-/*+<>=!|%$ \n\taZ09eE_\x80\xff";
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int n = 0;
+    char **names = list_golden(&n);
+    for (int k = 0; k < n; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
+        size_t len = 0;
+        char *src = read_file(path, &len);
+        if (!src || len == 0) {
+            free(src);
+            continue;
+        }
+        for (int m = 0; m < 300; m++) {
+            char *copy = malloc(len + 1);
+            memcpy(copy, src, len);
+            size_t clen = len;
+            for (int edits = 0; edits < 3; edits++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                size_t at = (size_t)(seed >> 33) % clen;
+                int op = (int)((seed >> 20) % 3);
+                char c = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+                if (op == 0 && clen > 1) {
+                    memmove(copy + at, copy + at + 1, clen - at - 1);
+                    clen--;
+                } else if (op == 1) {
+                    copy[at] = c;
+                } else {
+                    copy = realloc(copy, clen + 1);
+                    memmove(copy + at + 1, copy + at, clen - at);
+                    copy[at] = c;
+                    clen++;
+                }
+            }
+            CHECK(clean_result(copy, clen));
+            free(copy);
+        }
+        free(src);
+    }
+    free_names(names, n);
+}
+
+TEST(lexer_positions) {
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    const char *src = "SELECT `my col`, 'it''s'\n  -- note\n  /* a\n b */ x1 <> 1.5e-3 FROM t;";
+    weir_sql_token *toks = NULL;
+    size_t n = 0;
+    weir_err err;
+    CHECK_EQ_INT(weir_sql_lex(&arena, src, strlen(src), &toks, &n, &err), WEIR_OK);
+    CHECK_EQ_INT(n, 11);
+    if (n == 11) {
+        CHECK_EQ_INT(toks[0].kind, WEIR_SQL_TOK_IDENT);
+        CHECK_EQ_INT(toks[1].kind, WEIR_SQL_TOK_QUOTED_IDENT);
+        CHECK_EQ_STR(toks[1].text, "my col");
+        CHECK_EQ_INT(toks[1].pos.col, 8);
+        CHECK_EQ_INT(toks[3].kind, WEIR_SQL_TOK_STRING);
+        CHECK_EQ_STR(toks[3].text, "it's");
+        CHECK_EQ_INT(toks[4].kind, WEIR_SQL_TOK_IDENT);
+        CHECK_EQ_STR(toks[4].text, "x1");
+        CHECK_EQ_INT(toks[4].pos.line, 4);
+        CHECK_EQ_INT(toks[4].pos.col, 7);
+        CHECK_EQ_INT(toks[5].kind, WEIR_SQL_TOK_NE);
+        CHECK_EQ_INT(toks[6].kind, WEIR_SQL_TOK_DOUBLE);
+        CHECK_EQ_STR(toks[6].text, "1.5e-3");
+        CHECK_EQ_INT(toks[9].kind, WEIR_SQL_TOK_SEMI);
+        CHECK_EQ_INT(toks[10].kind, WEIR_SQL_TOK_EOF);
+        CHECK_EQ_INT(toks[10].pos.line, 4);
+    }
+    /* columns count characters, not bytes */
+    const char *utf = "SELECT 'é', x";
+    CHECK_EQ_INT(weir_sql_lex(&arena, utf, strlen(utf), &toks, &n, &err), WEIR_OK);
+    CHECK_EQ_INT(toks[3].pos.col, 13);
+    weir_arena_free(&arena);
+}
+
+/* Deep nesting ends in a message, not a stack overflow. */
+TEST(deep_nesting) {
+    size_t depth = 100000;
+    char *src = malloc(depth * 2 + 16);
+    /* ((((...1)))) */
+    size_t len = 0;
+    memcpy(src, "SELECT ", 7);
+    len = 7;
+    for (size_t k = 0; k < depth; k++) src[len++] = '(';
+    src[len++] = '1';
+    for (size_t k = 0; k < depth; k++) src[len++] = ')';
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    weir_sql_script *script = NULL;
+    weir_err err;
+    CHECK_EQ_INT(weir_sql_parse_script(&arena, src, len, &script, &err), WEIR_ERROR);
+    CHECK(strstr(err.msg, "nested too deeply") != NULL);
+    /* - - - ... 1 too ("--" would start a comment) */
+    len = 7;
+    for (size_t k = 0; k < depth; k++) {
+        src[len++] = '-';
+        src[len++] = ' ';
+    }
+    src[len++] = '1';
+    CHECK_EQ_INT(weir_sql_parse_script(&arena, src, len, &script, &err), WEIR_ERROR);
+    CHECK(strstr(err.msg, "nested too deeply") != NULL);
+    weir_arena_free(&arena);
+    free(src);
+}
+
+TEST(single_statement) {
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    weir_sql_stmt *st = NULL;
+    weir_err err;
+    const char *ok = "SELECT a FROM t;";
+    CHECK_EQ_INT(weir_sql_parse_statement(&arena, ok, strlen(ok), &st, &err), WEIR_OK);
+    CHECK(st && st->kind == WEIR_SQL_STMT_QUERY);
+    const char *two = "SELECT a FROM t; SELECT b FROM t";
+    CHECK_EQ_INT(weir_sql_parse_statement(&arena, two, strlen(two), &st, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "line 1, column 18: expected the end of the statement, found 'SELECT'");
+    weir_arena_free(&arena);
+}
+
+TEST_MAIN(T(golden), T(every_prefix), T(mutations), T(lexer_positions), T(deep_nesting),
+          T(single_statement))

@@ -709,8 +709,9 @@ def sample_value(f, idx, elem_i=None):
     die("no sample for " + k)
 
 
-def emit_sample(o, s):
-    o("static __attribute__((unused)) void %s_sample(struct %s *m, weir_arena *a)" % (s.cname, s.cname))
+def emit_sample(o, s, public=False):
+    sig = "void %s_sample(struct %s *m, weir_arena *a)" % (s.cname, s.cname)
+    o(sig if public else "static __attribute__((unused)) " + sig)
     o("{")
     o("    (void)a;")
     o("    %s_init(m);" % s.cname)
@@ -798,9 +799,68 @@ def main():
         if "request" not in a or "response" not in a:
             die("api key %d lacks a request or response" % key)
 
-    # ---- messages.h ----
+    # One header and one source file per API (request and response together), the
+    # request/response headers, and each other message: files stay small enough to read.
+    def group_of(m):
+        if m.type == "header":
+            return "headers"
+        if m.api_key is not None:
+            return snake(api_name(apis[m.api_key]["request"]))
+        return snake(m.name)
+    groups = []
+    for m in msgs:
+        g = group_of(m)
+        if not groups or groups[-1][0] != g:
+            groups.append((g, []))
+        groups[-1][1].append(m)
+
+    files = {}
+    for g, gmsgs in groups:
+        gh = Out()
+        gh(HEADER_COMMENT % ("Messages of %s; include kafka/gen/messages.h, not this file." % ", ".join(m.name for m in gmsgs)))
+        guard = "WEIR_KAFKA_GEN_%s_H" % g.upper()
+        gh("#ifndef " + guard)
+        gh("#define " + guard)
+        gh()
+        gh('#include "kafka/codec.h"')
+        gh()
+        for m in gmsgs:
+            gh("/* ---- %s (%s, versions %s, flexible %s) ---- */" % (
+                m.name, m.type if m.api_key is None else "api key %d %s" % (m.api_key, m.type),
+                vs_text(m.valid), vs_text(m.flex)))
+            gh()
+            for st in m.order:
+                emit_struct_def(gh, st)
+            for st in m.order:
+                gh("void %s_init(struct %s *m);" % (st.cname, st.cname))
+            t = m.top.cname
+            gh("int %s_decode(weir_kreader *r, int16_t version, weir_arena *arena, struct %s *out);" % (t, t))
+            gh("int %s_encode(weir_kwriter *w, int16_t version, const struct %s *m);" % (t, t))
+            gh("void %s_sample(struct %s *m, weir_arena *a); /* tests only */" % (t, t))
+            gh()
+        gh("#endif")
+        gc = Out()
+        gc(HEADER_COMMENT % "Codecs: _init sets defaults, _decode reads one version, _encode writes one.")
+        gc('#include "kafka/gen/messages.h"')
+        gc()
+        gc("#include <string.h>")
+        gc()
+        for m in gmsgs:
+            gc("/* ---- %s ---- */" % m.name)
+            gc()
+            for st in m.order:
+                emit_init(gc, st)
+                emit_is_default(gc, st)
+                public = st is m.top
+                emit_decode(gc, m, st, public)
+                emit_encode(gc, m, st, public)
+                emit_sample(gc, st, public)
+        files[g + ".h"] = gh
+        files[g + ".c"] = gc
+
+    # ---- messages.h: the one header the rest of the kafka module includes ----
     h = Out()
-    h(HEADER_COMMENT % "One struct per message and nested struct; see src/kafka/README.md.")
+    h(HEADER_COMMENT % "All messages (one header per API, included here), API keys and the API table.")
     h("#ifndef WEIR_KAFKA_GEN_MESSAGES_H")
     h("#define WEIR_KAFKA_GEN_MESSAGES_H")
     h()
@@ -810,19 +870,9 @@ def main():
     for key, a in sorted(apis.items()):
         h("#define WEIR_API_%s %d" % (snake(api_name(a["request"])).upper(), key))
     h()
-    for m in msgs:
-        h("/* ---- %s (%s, versions %s, flexible %s) ---- */" % (
-            m.name, m.type if m.api_key is None else "api key %d %s" % (m.api_key, m.type),
-            vs_text(m.valid), vs_text(m.flex)))
-        h()
-        for s in m.order:
-            emit_struct_def(h, s)
-        for s in m.order:
-            h("void %s_init(struct %s *m);" % (s.cname, s.cname))
-        t = m.top.cname
-        h("int %s_decode(weir_kreader *r, int16_t version, weir_arena *arena, struct %s *out);" % (t, t))
-        h("int %s_encode(weir_kwriter *w, int16_t version, const struct %s *m);" % (t, t))
-        h()
+    for g, _ in groups:
+        h('#include "kafka/gen/%s.h"' % g)
+    h()
     h("/* The API table: one entry per API key, sorted by key. */")
     h("typedef struct weir_kafka_api_spec {")
     h("    int16_t key;")
@@ -857,24 +907,11 @@ def main():
     h()
     h("#endif")
 
-    # ---- messages.c ----
+    # ---- messages.c: the API table and the helpers over it ----
     c = Out()
-    c(HEADER_COMMENT % "Codecs: _init sets defaults, _decode reads one version, _encode writes one.")
+    c(HEADER_COMMENT % "The API table, header versions and the tests' sample filler.")
     c('#include "kafka/gen/messages.h"')
     c()
-    c("#include <string.h>")
-    c()
-    for m in msgs:
-        c("/* ---- %s ---- */" % m.name)
-        c()
-        for s in m.order:
-            emit_init(c, s)
-            emit_is_default(c, s)
-            public = s is m.top
-            emit_decode(c, m, s, public)
-            emit_encode(c, m, s, public)
-            emit_sample(c, s)
-
     c("/* ---- the API table ---- */")
     c()
     for key, a in sorted(apis.items()):
@@ -945,14 +982,22 @@ def main():
     c("    }")
     c("}")
 
+    files["messages.h"] = h
+    files["messages.c"] = c
     os.makedirs(out_dir, exist_ok=True)
-    for name, o in (("messages.h", h), ("messages.c", c)):
+    # Remove generated files of messages that no longer exist (only ours: the comment says so).
+    for name in os.listdir(out_dir):
+        path = os.path.join(out_dir, name)
+        if name not in files and name.endswith((".c", ".h")):
+            with open(path, encoding="utf-8") as fh:
+                if fh.read(64).startswith("/* Generated by scripts/gen_kafka.py"):
+                    os.remove(path)
+    for name, o in sorted(files.items()):
         path = os.path.join(out_dir, name)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(o.text())
         os.replace(tmp, path)
-
 
 if __name__ == "__main__":
     main()

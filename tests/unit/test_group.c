@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "group/group.h"
-#include "test.h"
+#include "logtest.h"
 
 /* ---- a loop that runs until a condition holds ------------------------------------------ */
 
@@ -44,8 +44,6 @@ typedef struct fixture {
     weir_group_coordinator *gc;
 } fixture;
 
-static void before_sleep(void *arg) { weir_log_before_sleep(arg); }
-static bool log_idle(void *arg) { return weir_log_idle(arg); }
 static bool gc_loaded(void *arg) { return weir_group_coordinator_loaded(arg); }
 
 static void coordinator_open(fixture *f) {
@@ -62,7 +60,7 @@ static void coordinator_open(fixture *f) {
 
 static void coordinator_close(fixture *f) {
     weir_group_coordinator_stop(f->gc);
-    weir_loop_drain(f->loop, log_idle, f->log, 10000);
+    run_until_idle(f->loop, f->log);
     weir_group_coordinator_free(f->gc);
     f->gc = NULL;
 }
@@ -72,14 +70,8 @@ static void fixture_open(fixture *f) {
     CHECK(mkdtemp(f->dir) != NULL);
     weir_err err;
     CHECK_EQ_INT(weir_loop_new(&f->loop, &err), WEIR_OK);
-    weir_config cfg;
-    char *env[] = {NULL};
-    weir_config_load(&cfg, NULL, env, &err);
-    snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "%s", f->dir);
-    f->log = NULL;
-    if (weir_log_open(&cfg, f->loop, &f->log, &err) != WEIR_OK) fprintf(stderr, "open: %s\n", err.msg);
+    f->log = logtest_open(f->loop, f->dir, NULL, NULL);
     CHECK(f->log != NULL);
-    weir_loop_set_before_sleep(f->loop, before_sleep, f->log);
     coordinator_open(f);
 }
 
@@ -87,9 +79,7 @@ static void fixture_close(fixture *f) {
     coordinator_close(f);
     weir_log_close(f->log);
     weir_loop_free(f->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    logtest_rmdir(f->dir);
 }
 
 /* ---- calls with their answers copied out ------------------------------------------------- */
@@ -266,7 +256,7 @@ TEST(offsets_of_empty_groups_expire_and_of_active_groups_never) {
     CHECK_EQ_INT(committed(&f, "busy", "t", 1), 21);
 
     /* The expiry reached the store: a new coordinator loads only the active group's. */
-    CHECK(run_until(f.loop, log_idle, f.log, 10000));
+    CHECK(run_until(f.loop, logtest_idle, f.log, 10000));
     coordinator_close(&f);
     coordinator_open(&f);
     CHECK_EQ_INT(committed(&f, "idle", "t", 0), -1);

@@ -7,24 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log/internal.h"
-#include "test.h"
+#include "logtest.h"
 
-static bool idle(void *arg) { return weir_log_idle(arg); }
-static void before_sleep(void *arg) { weir_log_before_sleep(arg); }
-static void run_until_idle(weir_loop *loop, weir_log *log) { weir_loop_drain(loop, idle, log, 10000); }
-
-static void on_admin(void *arg, int rc, const weir_err *err) {
-    (void)err;
-    *(int *)arg = rc == WEIR_OK ? 1 : -1;
-}
-
-typedef struct done_flag {
-    weir_log_waiter w;
-    int calls;
-} done_flag;
-
-static void on_done(weir_log_waiter *w) { ((done_flag *)w)->calls++; }
 
 /* A batch of n records with timestamps ts, ts+1, ... */
 static void build(weir_buf *b, int n, const char *prefix, int64_t ts) {
@@ -46,20 +30,14 @@ typedef struct settings {
     int64_t grace_ms;
 } settings;
 
-static weir_log *open_log(weir_loop *loop, const char *dir, settings s) {
-    weir_config cfg;
-    weir_err err;
-    char *env[] = {NULL};
-    weir_config_load(&cfg, NULL, env, &err);
-    snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "%s", dir);
-    cfg.log_tail_cache_bytes = s.cache_bytes;
-    cfg.log_catchup_cache_bytes = s.cache_bytes; /* 0: every read goes to the objects */
-    cfg.log_object_delete_grace_ms = s.grace_ms;
-    weir_log *log = NULL;
-    if (weir_log_open(&cfg, loop, &log, &err) != WEIR_OK) fprintf(stderr, "open: %s\n", err.msg);
-    weir_loop_set_before_sleep(loop, before_sleep, log);
-    return log;
+static void apply_settings(weir_config *cfg, const void *ctx) {
+    const settings *s = ctx;
+    cfg->log_tail_cache_bytes = s->cache_bytes;
+    cfg->log_catchup_cache_bytes = s->cache_bytes; /* 0: every read goes to the objects */
+    cfg->log_object_delete_grace_ms = s->grace_ms;
 }
+
+static weir_log *open_log(weir_loop *loop, const char *dir, settings s) { return logtest_open(loop, dir, apply_settings, &s); }
 
 static weir_topic *create(weir_loop *loop, weir_log *log, const char *name, const char *k, const char *v) {
     weir_topic_config cfg = {(char *)k, (char *)v};
@@ -132,9 +110,7 @@ static char *tmpdir(void) {
 }
 
 static void rmdir_all(char *dir) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    logtest_rmdir(dir);
     free(dir);
 }
 

@@ -5,25 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log/internal.h"
-#include "test.h"
+#include "logtest.h"
 
-static bool idle(void *arg) { return weir_log_idle(arg); }
-static void before_sleep(void *arg) { weir_log_before_sleep(arg); }
 
-static void run_until_idle(weir_loop *loop, weir_log *log) { weir_loop_drain(loop, idle, log, 10000); }
-
-typedef struct done_flag {
-    weir_log_waiter w;
-    int calls;
-} done_flag;
-
-static void on_done(weir_log_waiter *w) { ((done_flag *)w)->calls++; }
-
-static void on_admin(void *arg, int rc, const weir_err *err) {
-    (void)err;
-    *(int *)arg = rc == WEIR_OK ? 1 : -1;
-}
 
 static void build(weir_buf *b, int n, const char *prefix) {
     weir_record_in recs[16];
@@ -37,18 +21,6 @@ static void build(weir_buf *b, int n, const char *prefix) {
     }
     weir_buf_init(b);
     weir_batch_build(b, recs, n, 0);
-}
-
-static weir_log *open_log(weir_loop *loop, const char *dir) {
-    weir_config cfg;
-    weir_err err;
-    char *env[] = {NULL};
-    weir_config_load(&cfg, NULL, env, &err);
-    snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "%s", dir);
-    weir_log *log = NULL;
-    if (weir_log_open(&cfg, loop, &log, &err) != WEIR_OK) fprintf(stderr, "open: %s\n", err.msg);
-    weir_loop_set_before_sleep(loop, before_sleep, log); /* as weir serve does: the group commit trigger */
-    return log;
 }
 
 static void append(weir_loop *loop, weir_log *log, weir_partition *p, weir_buf *b, weir_append_result *res,
@@ -87,7 +59,7 @@ TEST(append_commit_read_reopen) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     CHECK(log != NULL);
     int created = 0;
     weir_log_topic_create(log, weir_str_from_cstr("orders"), 2, NULL, 0, NULL, on_admin, &created);
@@ -134,7 +106,7 @@ TEST(append_commit_read_reopen) {
 
     weir_log_close(log);
     /* Reopen: everything comes back from SQLite and the objects, read by reader threads. */
-    log = open_log(loop, dir);
+    log = logtest_open(loop, dir, NULL, NULL);
     t = weir_log_topic_find(log, weir_str_from_cstr("orders"));
     CHECK(t != NULL);
     CHECK_EQ_INT(t->npartitions, 2);
@@ -173,9 +145,7 @@ TEST(append_commit_read_reopen) {
     weir_loop_free(loop);
     weir_buf_free(&b1);
     weir_buf_free(&b2);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    logtest_rmdir(dir);
 }
 
 TEST_MAIN(T(append_commit_read_reopen))

@@ -6,24 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log/internal.h"
-#include "test.h"
+#include "logtest.h"
 
-static bool idle(void *arg) { return weir_log_idle(arg); }
-static void before_sleep(void *arg) { weir_log_before_sleep(arg); }
-static void run_until_idle(weir_loop *loop, weir_log *log) { weir_loop_drain(loop, idle, log, 10000); }
-
-typedef struct done_flag {
-    weir_log_waiter w;
-    int calls;
-} done_flag;
-
-static void on_done(weir_log_waiter *w) { ((done_flag *)w)->calls++; }
-
-static void on_admin(void *arg, int rc, const weir_err *err) {
-    (void)err;
-    *(int *)arg = rc == WEIR_OK ? 1 : -1;
-}
 
 /* An idempotent batch of n records: producer id, epoch and base sequence set, CRC redone. */
 static void build(weir_buf *b, int n, int64_t pid, int16_t epoch, int32_t seq) {
@@ -41,18 +25,6 @@ static void build(weir_buf *b, int n, int64_t pid, int16_t epoch, int32_t seq) {
     weir_be32_put(b->data + WEIR_BATCH_BASE_SEQUENCE, (uint32_t)seq);
     weir_be32_put(b->data + WEIR_BATCH_CRC,
                   weir_crc32c(0, b->data + WEIR_BATCH_ATTRIBUTES, b->len - WEIR_BATCH_ATTRIBUTES));
-}
-
-static weir_log *open_log(weir_loop *loop, const char *dir) {
-    weir_config cfg;
-    weir_err err;
-    char *env[] = {NULL};
-    weir_config_load(&cfg, NULL, env, &err);
-    snprintf(cfg.log_dirs, sizeof cfg.log_dirs, "%s", dir);
-    weir_log *log = NULL;
-    if (weir_log_open(&cfg, loop, &log, &err) != WEIR_OK) fprintf(stderr, "open: %s\n", err.msg);
-    weir_loop_set_before_sleep(loop, before_sleep, log);
-    return log;
 }
 
 /* One produce request of one batch; returns its result once answered. */
@@ -100,11 +72,7 @@ static weir_partition *find_partition(weir_log *log, const char *name) {
     return t ? t->partitions[0] : NULL;
 }
 
-static void cleanup(const char *dir) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CHECK_EQ_INT(system(cmd), 0);
-}
+static void cleanup(const char *dir) { logtest_rmdir(dir); }
 
 TEST(duplicate_is_answered_with_original_offset) {
     char dir[] = "/tmp/weir-test-producer-XXXXXX";
@@ -112,7 +80,7 @@ TEST(duplicate_is_answered_with_original_offset) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     weir_partition *p = make_topic(loop, log, "idem");
     int64_t off;
     CHECK_EQ_INT(produce_sync(loop, log, p, 3, 7, 0, 0, &off), 0);
@@ -166,7 +134,7 @@ TEST(gap_old_epoch_unknown_producer_refused) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     weir_partition *p = make_topic(loop, log, "idem");
     int64_t off;
     CHECK_EQ_INT(produce_sync(loop, log, p, 2, 1, 3, 0, &off), 0);
@@ -197,7 +165,7 @@ TEST(failed_flush_forgets_its_batches) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     weir_partition *p = make_topic(loop, log, "idem");
     int64_t off;
     CHECK_EQ_INT(produce_sync(loop, log, p, 2, 5, 0, 0, &off), 0);
@@ -253,7 +221,7 @@ TEST(sequences_wrap_at_int32_max) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     weir_partition *p = make_topic(loop, log, "idem");
     uint8_t topic_id[16];
     memcpy(topic_id, p->topic->id, 16);
@@ -269,7 +237,7 @@ TEST(sequences_wrap_at_int32_max) {
     CHECK_EQ_INT(weir_meta_commit_object_producers(m, 1000, "wal/0/test", 0, NULL, 0, &mp, 1, &err), WEIR_OK);
     weir_meta_close(m);
 
-    log = open_log(loop, dir);
+    log = logtest_open(loop, dir, NULL, NULL);
     p = find_partition(log, "idem");
     int64_t off;
     /* The stored batch is recognised. */
@@ -301,7 +269,7 @@ TEST(state_and_ids_survive_reopen) {
     weir_loop *loop;
     weir_err err;
     weir_loop_new(&loop, &err);
-    weir_log *log = open_log(loop, dir);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
     weir_partition *p = make_topic(loop, log, "idem");
     int64_t id1 = -1, id2 = -1;
     weir_log_producer_id_alloc(log, on_producer_id, &id1);
@@ -315,7 +283,7 @@ TEST(state_and_ids_survive_reopen) {
     CHECK_EQ_INT(p->hw, 9);
     weir_log_close(log);
 
-    log = open_log(loop, dir);
+    log = logtest_open(loop, dir, NULL, NULL);
     p = find_partition(log, "idem");
     CHECK_EQ_INT(p->hw, 9);
     /* The last five batches of id1 are still known; older ones fall out, as in Kafka. */

@@ -144,6 +144,7 @@ typedef struct weir_config {
     int64_t wal_flush_ms;
     int64_t log_tail_cache_bytes;
     int64_t log_catchup_cache_bytes;
+    int64_t producer_id_expiration_ms;
     int64_t log_retention_check_interval_ms; /* object lifecycle (src/log/lifecycle.c) */
     int64_t log_object_delete_grace_ms;
     int64_t group_initial_rebalance_delay_ms; /* consumer groups (src/group) */

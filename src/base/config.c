@@ -53,6 +53,8 @@ static const conf_key conf_keys[] = {
      "memory for recent data served to tailing consumers without object reads"},
     {"log.catchup.cache.bytes", WEIR_CONF_LONG, "67108864", F(log_catchup_cache_bytes), 0, INT64_MAX,
      "memory for older data read from objects, so consumers catching up read each chunk once"},
+    {"producer.id.expiration.ms", WEIR_CONF_LONG, "86400000", F(producer_id_expiration_ms), 1, INT64_MAX,
+     "an idempotent producer's sequence state is forgotten after this long without a write"},
     {"log.retention.check.interval.ms", WEIR_CONF_LONG, "300000", F(log_retention_check_interval_ms), 10,
      INT64_MAX, "how often retention, compaction of small WAL objects and object collection run"},
     {"log.object.delete.grace.ms", WEIR_CONF_LONG, "300000", F(log_object_delete_grace_ms), 0, INT64_MAX,

@@ -525,6 +525,7 @@ static void pass_start(weir_log *log) {
     }
     lc->running = true;
     lc->again = false;
+    weir_log_producers_expire(log, weir_now_ms());
     retention_start_pass(log);
 }
 

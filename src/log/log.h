@@ -155,6 +155,10 @@ void weir_log_waiter_arm(weir_log *log, weir_log_waiter *w);
  * whose first sequence is not 0 UNKNOWN_PRODUCER_ID. The state is committed with the
  * ranges and survives a restart. */
 
+/* Forgets idempotent producers idle for producer.id.expiration.ms (the lifecycle pass
+ * calls it; tests may too, with their own clock). */
+void weir_log_producers_expire(weir_log *log, int64_t now_ms);
+
 /* Hands out a new producer id, durably (ids are reserved in blocks in the metadata
  * store); done runs on the loop thread, possibly before this returns. */
 typedef void (*weir_log_producer_id_fn)(void *arg, int rc, int64_t producer_id, const weir_err *err);

@@ -27,6 +27,7 @@ typedef struct producer_entry {
     int16_t epoch;
     int n;                    /* batches, oldest first */
     int32_t evicted_last_seq; /* last sequence of the newest batch pushed out, -1 if none */
+    int64_t last_ms;          /* wall clock of the last append (or the last write, once loaded) */
     producer_batch b[PRODUCER_BATCHES];
 } producer_entry;
 
@@ -159,6 +160,7 @@ void weir_producer_track(weir_partition *p, const weir_batch_info *infos, int ni
         a->idempotent = true;
         a->producer_id = b->producer_id;
         producer_entry *e = table_insert(p, b->producer_id, b->producer_epoch);
+        e->last_ms = weir_now_ms();
         if (b->producer_epoch != e->epoch) { /* a newer epoch (check refused older ones) */
             e->epoch = b->producer_epoch;
             e->n = 0;
@@ -276,6 +278,7 @@ static int load_one(void *ctx, const weir_meta_producer *mp) {
     if (!t || mp->partition < 0 || mp->partition >= t->npartitions || mp->nbatches <= 0) return WEIR_OK;
     producer_entry *e = table_insert(t->partitions[mp->partition], mp->producer_id, mp->epoch);
     e->epoch = mp->epoch;
+    e->last_ms = mp->updated_ms;
     e->n = 0;
     for (int k = 0; k < mp->nbatches && k < PRODUCER_BATCHES; k++)
         e->b[e->n++] = (producer_batch){.first_seq = mp->batches[k].first_seq, .last_seq = mp->batches[k].last_seq,
@@ -284,6 +287,70 @@ static int load_one(void *ctx, const weir_meta_producer *mp) {
 }
 
 int weir_producer_load(weir_log *log, weir_err *err) { return weir_meta_producers_load(log->meta, load_one, log, err); }
+
+/* ---- expiry ------------------------------------------------------------------------------ */
+
+typedef struct forget_job {
+    weir_meta_producer *v;
+    int n;
+} forget_job;
+
+static int forget_run(weir_meta *m, void *arg, weir_err *err) {
+    forget_job *fj = arg;
+    return weir_meta_producers_forget(m, fj->v, fj->n, err);
+}
+
+static void forget_done(void *arg, int rc, const weir_err *err) {
+    forget_job *fj = arg;
+    if (rc != WEIR_OK) weir_warn("log", "forgetting %d expired producers: %s", fj->n, err->msg);
+    free(fj->v);
+    free(fj);
+}
+
+/* Forgets producers that wrote nothing to a partition for producer.id.expiration.ms, in
+ * memory and then in the metadata store, as Kafka expires producer state: a producer
+ * coming back after that starts over at sequence 0 (or gets UNKNOWN_PRODUCER_ID). A
+ * producer with batches not yet committed is never expired. The delete job is ordered
+ * after every flush sealed before it, and a later write of the same producer comes after
+ * it, so the store never loses state that memory still has. @thread loop */
+void weir_log_producers_expire(weir_log *log, int64_t now_ms) {
+    forget_job *fj = NULL;
+    int cap = 0;
+    for (size_t ti = 0; ti < log->ntopics; ti++) {
+        weir_topic *t = log->topics[ti];
+        for (int32_t pi = 0; pi < t->npartitions; pi++) {
+            struct weir_producer_table *pt = t->partitions[pi]->producers;
+            for (size_t i = 0; pt && i < pt->n;) {
+                producer_entry *e = &pt->v[i];
+                bool pending = false;
+                for (int k = 0; k < e->n; k++) pending |= e->b[k].append != NULL;
+                if (pending || now_ms - e->last_ms < log->cfg.producer_id_expiration_ms) {
+                    i++;
+                    continue;
+                }
+                if (!fj) {
+                    fj = calloc(1, sizeof *fj);
+                    if (!fj) abort();
+                }
+                if (fj->n == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    fj->v = realloc(fj->v, (size_t)cap * sizeof *fj->v);
+                    if (!fj->v) abort();
+                }
+                weir_meta_producer *mp = &fj->v[fj->n++];
+                memset(mp, 0, sizeof *mp);
+                memcpy(mp->topic_id, t->id, 16);
+                mp->partition = pi;
+                mp->producer_id = e->id;
+                table_remove(pt, e); /* the next entry moved into slot i */
+            }
+        }
+    }
+    if (!fj) return;
+    weir_info("log", "forgetting %d idle producer states (producer.id.expiration.ms %lld)", fj->n,
+              (long long)log->cfg.producer_id_expiration_ms);
+    weir_log_meta_job(log, forget_run, fj, forget_done, fj);
+}
 
 /* ---- producer ids ------------------------------------------------------------------------ */
 

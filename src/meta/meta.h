@@ -161,6 +161,7 @@ typedef struct weir_meta_producer {
     int16_t epoch;
     int nbatches;
     weir_meta_producer_batch batches[WEIR_META_PRODUCER_BATCHES];
+    int64_t updated_ms; /* when the state was last written (loading only) */
 } weir_meta_producer;
 
 /* weir_meta_commit_object that also writes (replaces) the listed producers' state in the
@@ -171,6 +172,9 @@ int weir_meta_commit_object_producers(weir_meta *m, int64_t object_id, const cha
 /* Streams every producer state row, ordered by topic, partition, producer id. */
 int weir_meta_producers_load(weir_meta *m, int (*fn)(void *ctx, const weir_meta_producer *p), void *ctx,
                              weir_err *err);
+/* Deletes the state of expired producers (topic_id, partition, producer_id of each) in
+ * one transaction; rows already gone are not an error. */
+int weir_meta_producers_forget(weir_meta *m, const weir_meta_producer *producers, int n, weir_err *err);
 /* Durably reserves count producer ids; *first is the first of them (ids never repeat). */
 int weir_meta_producer_ids_reserve(weir_meta *m, int64_t count, int64_t *first, weir_err *err);
 

@@ -9,7 +9,7 @@
 
 #include "meta/internal.h"
 
-enum { PS_UPSERT, PS_LOAD, PS_IDS_GET, PS_IDS_SET, PS_COUNT };
+enum { PS_UPSERT, PS_LOAD, PS_IDS_GET, PS_IDS_SET, PS_FORGET, PS_COUNT };
 
 /* The upsert skips partitions that no longer exist (topic deleted meanwhile), as the
  * range commit does, instead of failing the whole transaction on the foreign key. */
@@ -17,10 +17,11 @@ static const char *const PRODUCERS_SQL[PS_COUNT] = {
     [PS_UPSERT] = "INSERT OR REPLACE INTO producer_state(topic_id, \"partition\", producer_id, epoch, batches,"
                   " updated_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM partitions"
                   " WHERE topic_id = ?1 AND \"partition\" = ?2)",
-    [PS_LOAD] = "SELECT topic_id, \"partition\", producer_id, epoch, batches FROM producer_state"
+    [PS_LOAD] = "SELECT topic_id, \"partition\", producer_id, epoch, batches, updated_ms FROM producer_state"
                 " ORDER BY topic_id, \"partition\", producer_id",
     [PS_IDS_GET] = "SELECT value FROM counters WHERE name = 'next_producer_id'",
     [PS_IDS_SET] = "UPDATE counters SET value = ?1 WHERE name = 'next_producer_id'",
+    [PS_FORGET] = "DELETE FROM producer_state WHERE topic_id = ?1 AND \"partition\" = ?2 AND producer_id = ?3",
 };
 
 struct meta_producers {
@@ -122,6 +123,7 @@ int weir_meta_producers_load(weir_meta *m, int (*fn)(void *ctx, const weir_meta_
             p.batches[k].base_offset = (int64_t)weir_be64_get(b + 8);
             p.batches[k].count = (int32_t)weir_be32_get(b + 16);
         }
+        p.updated_ms = sqlite3_column_int64(s, 5);
         rc = fn(ctx, &p);
     }
     if (rc == WEIR_OK && step != SQLITE_DONE) rc = meta_fail(m, err, "loading producer state");
@@ -150,6 +152,23 @@ int weir_meta_producer_ids_reserve(weir_meta *m, int64_t count, int64_t *first, 
         rc = meta_step_done(m, s, err, "reserving producer ids");
     }
     if (rc == WEIR_OK) rc = meta_commit(m, err, "reserving producer ids");
+    else meta_rollback(m);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int weir_meta_producers_forget(weir_meta *m, const weir_meta_producer *producers, int n, weir_err *err) {
+    pthread_mutex_lock(&m->lock);
+    int rc = meta_begin(m, err, "forgetting expired producers");
+    sqlite3_stmt *s = m->producers->st[PS_FORGET];
+    for (int i = 0; rc == WEIR_OK && i < n; i++) {
+        sqlite3_reset(s);
+        meta_bind_id(s, 1, producers[i].topic_id);
+        sqlite3_bind_int(s, 2, producers[i].partition);
+        sqlite3_bind_int64(s, 3, producers[i].producer_id);
+        rc = meta_step_done(m, s, err, "forgetting an expired producer");
+    }
+    if (rc == WEIR_OK) rc = meta_commit(m, err, "forgetting expired producers");
     else meta_rollback(m);
     pthread_mutex_unlock(&m->lock);
     return rc;

@@ -308,5 +308,44 @@ TEST(state_and_ids_survive_reopen) {
     cleanup(dir);
 }
 
+/* Producer state is forgotten after producer.id.expiration.ms without a write, in memory
+ * and in the metadata store, never sooner; a forgotten producer starts over at 0. */
+TEST(idle_producers_expire) {
+    char dir[] = "/tmp/weir-test-producer-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    weir_loop *loop;
+    weir_err err;
+    weir_loop_new(&loop, &err);
+    weir_log *log = logtest_open(loop, dir, NULL, NULL);
+    weir_partition *p = make_topic(loop, log, "idle");
+    int64_t off;
+    CHECK_EQ_INT(produce_sync(loop, log, p, 2, 1, 0, 0, &off), 0); /* producer 1: sequences 0-1 */
+    CHECK_EQ_INT(produce_sync(loop, log, p, 1, 2, 0, 0, &off), 0); /* producer 2: sequence 0 */
+    int64_t now = weir_now_ms();
+    weir_log_producers_expire(log, now); /* not idle long enough: nothing forgotten */
+    run_until_idle(loop, log);
+    CHECK_EQ_INT(produce_sync(loop, log, p, 2, 1, 0, 0, &off), 0);
+    CHECK_EQ_INT(off, 0); /* still recognised as a retry */
+    CHECK_EQ_INT(p->hw, 3);
+
+    weir_log_producers_expire(log, now + log->cfg.producer_id_expiration_ms + 1000);
+    run_until_idle(loop, log);
+    CHECK_EQ_INT(produce_sync(loop, log, p, 1, 1, 0, 2, &off), WEIR_KERR_UNKNOWN_PRODUCER_ID);
+    CHECK_EQ_INT(produce_sync(loop, log, p, 1, 1, 0, 0, &off), 0); /* starts over */
+    CHECK_EQ_INT(off, 3);
+    weir_log_close(log);
+
+    /* Reopened: producer 2's state is gone from the store too. */
+    log = logtest_open(loop, dir, NULL, NULL);
+    p = weir_log_topic_find(log, weir_str_from_cstr("idle"))->partitions[0];
+    CHECK_EQ_INT(produce_sync(loop, log, p, 1, 2, 0, 1, &off), WEIR_KERR_UNKNOWN_PRODUCER_ID);
+    CHECK_EQ_INT(produce_sync(loop, log, p, 1, 1, 0, 1, &off), 0); /* producer 1's new state was kept */
+    CHECK_EQ_INT(off, 4);
+    weir_log_close(log);
+    weir_loop_free(loop);
+    cleanup(dir);
+}
+
 TEST_MAIN(T(duplicate_is_answered_with_original_offset), T(gap_old_epoch_unknown_producer_refused),
-          T(failed_flush_forgets_its_batches), T(sequences_wrap_at_int32_max), T(state_and_ids_survive_reopen))
+          T(failed_flush_forgets_its_batches), T(sequences_wrap_at_int32_max), T(state_and_ids_survive_reopen),
+          T(idle_producers_expire))

@@ -1,13 +1,9 @@
-/* producer_id.c — InitProducerId (v0–v4) for idempotent producers: a new producer id,
- * allocated durably by the log (reserved in blocks in the metadata store), with epoch 0;
- * from v3 a producer that passes its current id and epoch gets the same id with the
- * epoch bumped (a new id once the epoch is exhausted), which fences its older epoch on
- * every partition it writes next. Transactional ids are not supported yet and are
- * refused. */
+/* producer_id.c — InitProducerId (v0–v4) for idempotent producers: always a new producer
+ * id, allocated durably by the log (reserved in blocks in the metadata store), with epoch
+ * 0. As in Kafka, a request without a transactional id never bumps the epoch of the id it
+ * passes (v3+): only a transactional id owns a producer id across sessions. Transactional
+ * ids are not supported yet and are refused. */
 #include "kafka/internal.h"
-
-/* Kafka bumps to a new producer id when the epoch would reach Short.MAX_VALUE. */
-#define PRODUCER_EPOCH_MAX (INT16_MAX - 1)
 
 static void init_producer_id_done(void *arg, int rc, int64_t producer_id, const weir_err *err) {
     kreq *r = arg;
@@ -38,15 +34,6 @@ void weir_kafka_handle_init_producer_id(kreq *r) {
         resp.error_code = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         resp.producer_id = -1;
         resp.producer_epoch = -1;
-        weir_kafka_respond(r, &resp);
-        return;
-    }
-    if (r->version >= 3 && req->producer_id >= 0 && req->producer_epoch >= 0 &&
-        req->producer_epoch < PRODUCER_EPOCH_MAX) {
-        struct weir_init_producer_id_response resp;
-        weir_init_producer_id_response_init(&resp);
-        resp.producer_id = req->producer_id;
-        resp.producer_epoch = (int16_t)(req->producer_epoch + 1);
         weir_kafka_respond(r, &resp);
         return;
     }

@@ -1,4 +1,4 @@
-"""Crash durability: a producer (acks=all) writes numbered records while the broker is
+"""Crash durability: a producer (acks=all, and again acks=1) writes numbered records while the broker is
 killed with SIGKILL and restarted on the same data dir several times. Every record the
 broker acknowledged must be readable afterwards, exactly once, at the offset it was
 acknowledged with, identical in key, value, headers and timestamp, in acknowledgement
@@ -8,13 +8,16 @@ import random
 import threading
 import time
 
+import pytest
+
 from clients import consume_all, producer
 from conftest import create_topic, wait_until
 
 SEED = int(time.time())
 
 
-def test_kill9_keeps_every_acknowledged_record(fresh_broker, topic):
+@pytest.mark.parametrize("acks", ["all", "1"])
+def test_kill9_keeps_every_acknowledged_record(fresh_broker, topic, acks):
     rnd = random.Random(SEED)
     b = fresh_broker
     create_topic(b.bootstrap, topic)
@@ -43,7 +46,7 @@ def test_kill9_keeps_every_acknowledged_record(fresh_broker, topic):
 
     def produce_loop():
         try:
-            p = producer(b.bootstrap, acks="all", **{
+            p = producer(b.bootstrap, acks=acks, **{
                 "message.send.max.retries": 0,   # each record sent at most once
                 "message.timeout.ms": 8000,
                 "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 300,

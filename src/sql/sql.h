@@ -1,7 +1,8 @@
 /* sql.h — the SQL module's one header: the Flink SQL lexer, the recursive-descent parser
  * and the syntax tree it builds (with its canonical printer). Everything the parser makes
  * lives in the caller's arena and dies with it; errors name line:column and what was
- * expected. Binding, planning and execution build on this tree (not yet written). */
+ * expected. The binder (bind*.c, catalog.c, types.c) resolves names and types against a
+ * session catalog into a bound tree; planning and execution build on it (not yet written). */
 #ifndef WEIR_SQL_H
 #define WEIR_SQL_H
 
@@ -54,7 +55,12 @@ typedef enum {
     WEIR_SQL_TYPE_CHAR, WEIR_SQL_TYPE_VARCHAR, WEIR_SQL_TYPE_STRING, WEIR_SQL_TYPE_BINARY,
     WEIR_SQL_TYPE_VARBINARY, WEIR_SQL_TYPE_BYTES, WEIR_SQL_TYPE_DATE, WEIR_SQL_TYPE_TIME,
     WEIR_SQL_TYPE_TIMESTAMP, WEIR_SQL_TYPE_TIMESTAMP_LTZ, WEIR_SQL_TYPE_ARRAY,
-    WEIR_SQL_TYPE_MULTISET, WEIR_SQL_TYPE_MAP, WEIR_SQL_TYPE_ROW
+    WEIR_SQL_TYPE_MULTISET, WEIR_SQL_TYPE_MAP, WEIR_SQL_TYPE_ROW,
+    /* only in logical types (the binder's), never declared in DDL: */
+    WEIR_SQL_TYPE_NULL,        /* the type of an untyped NULL literal */
+    WEIR_SQL_TYPE_INTERVAL_YM, /* INTERVAL YEAR TO MONTH family */
+    WEIR_SQL_TYPE_INTERVAL_DT, /* INTERVAL DAY TO SECOND family */
+    WEIR_SQL_TYPE_SYMBOL       /* a keyword argument (time unit, TRIM side) or DESCRIPTOR */
 } weir_sql_type_kind;
 
 typedef struct weir_sql_type weir_sql_type;
@@ -312,6 +318,271 @@ int weir_sql_parse_script(weir_arena *arena, const char *src, size_t len, weir_s
 /* Parses exactly one statement (an optional trailing ';'). */
 int weir_sql_parse_statement(weir_arena *arena, const char *src, size_t len, weir_sql_stmt **out,
                              weir_err *err);
+
+/* ---- logical types (types.c) ----------------------------------------------------- */
+
+/* Flink's logical types as values: what the binder gives every column and expression.
+ * STRING is VARCHAR(WEIR_SQL_MAX_LENGTH) and BYTES is VARBINARY(WEIR_SQL_MAX_LENGTH), as in
+ * Flink (and printed back as STRING / BYTES). Nested types point into an arena. */
+#define WEIR_SQL_MAX_LENGTH 2147483647
+#define WEIR_SQL_MAX_DECIMAL_PRECISION 38
+
+typedef struct weir_sql_ltype weir_sql_ltype;
+
+typedef struct weir_sql_lfield {
+    const char *name;
+    const weir_sql_ltype *type;
+} weir_sql_lfield;
+
+enum { WEIR_SQL_TIME_ATTR_NONE, WEIR_SQL_TIME_ATTR_ROWTIME, WEIR_SQL_TIME_ATTR_PROCTIME };
+
+/* Interval units, for INTERVAL_YM / INTERVAL_DT: precision holds the leading unit and
+ * scale the trailing one (equal when the interval has one unit). */
+enum { WEIR_SQL_UNIT_YEAR, WEIR_SQL_UNIT_MONTH, WEIR_SQL_UNIT_DAY, WEIR_SQL_UNIT_HOUR,
+       WEIR_SQL_UNIT_MINUTE, WEIR_SQL_UNIT_SECOND };
+
+struct weir_sql_ltype {
+    weir_sql_type_kind kind;
+    bool not_null;
+    int time_attr; /* WEIR_SQL_TIME_ATTR_*: a TIMESTAMP(_LTZ) that is a time attribute */
+    int precision; /* DECIMAL p; CHAR/VARCHAR/BINARY/VARBINARY length; TIME/TIMESTAMP p */
+    int scale;     /* DECIMAL s */
+    const weir_sql_ltype *elem;  /* ARRAY / MULTISET element, MAP key */
+    const weir_sql_ltype *value; /* MAP value */
+    const weir_sql_lfield *fields; /* ROW */
+    int nfields;
+};
+
+weir_sql_ltype weir_sql_ltype_make(weir_sql_type_kind kind, int precision, int scale, bool not_null);
+/* The logical type of a declared type, with Flink's defaults (DECIMAL → DECIMAL(10, 0),
+ * CHAR/VARCHAR → length 1, TIME → TIME(0), TIMESTAMP(_LTZ) → precision 6). Fails on
+ * out-of-range lengths and precisions, naming line:column. */
+int weir_sql_ltype_from_ast(weir_arena *arena, const weir_sql_type *t, weir_sql_ltype *out, weir_err *err);
+/* Flink's summary string: INT NOT NULL, VARCHAR(10), STRING, DECIMAL(10, 2),
+ * TIMESTAMP(3) *ROWTIME*, ARRAY<INT>, MAP<STRING, BIGINT>, ROW<`a` INT, `b` STRING>. */
+void weir_sql_ltype_print(weir_buf *out, const weir_sql_ltype *t);
+const char *weir_sql_ltype_str(weir_arena *arena, const weir_sql_ltype *t);
+/* Same type, nullability and time attributes included (equal_ignoring: without them). */
+bool weir_sql_ltype_equal(const weir_sql_ltype *a, const weir_sql_ltype *b);
+bool weir_sql_ltype_equal_ignoring_null(const weir_sql_ltype *a, const weir_sql_ltype *b);
+bool weir_sql_ltype_is_numeric(const weir_sql_ltype *t);
+bool weir_sql_ltype_is_exact_int(const weir_sql_ltype *t);
+bool weir_sql_ltype_is_string(const weir_sql_ltype *t);   /* CHAR / VARCHAR / STRING */
+bool weir_sql_ltype_is_binary(const weir_sql_ltype *t);   /* BINARY / VARBINARY / BYTES */
+bool weir_sql_ltype_is_temporal(const weir_sql_ltype *t); /* DATE, TIME, TIMESTAMP(_LTZ) */
+bool weir_sql_ltype_is_timestamp(const weir_sql_ltype *t);
+bool weir_sql_ltype_is_interval(const weir_sql_ltype *t);
+/* The type without its time attribute (what an expression over a time attribute gives). */
+weir_sql_ltype weir_sql_ltype_materialize(weir_sql_ltype t);
+weir_sql_ltype weir_sql_ltype_with_null(weir_sql_ltype t, bool not_null);
+/* Flink's least restrictive common type of n types (CASE, COALESCE, IN, UNION ALL,
+ * comparisons): numeric widening with DECIMAL precision/scale merging, CHAR/VARCHAR to
+ * the longer VARCHAR (equal-length CHARs stay CHAR), the finer timestamp precision,
+ * element-wise for ARRAY/MAP/ROW; NULL fits anything. Nullable when any input is.
+ * Returns false when the types have no common type. */
+bool weir_sql_ltype_common(weir_arena *arena, const weir_sql_ltype *types, int n, weir_sql_ltype *out);
+/* Whether a value of type from may be compared with one of type to (after an implicit
+ * cast of one side), as Flink's = < > ... and IN accept. */
+bool weir_sql_ltype_comparable(const weir_sql_ltype *a, const weir_sql_ltype *b);
+/* Flink's implicit casts (supportsImplicitCast): the widenings allowed when a value is
+ * written to a column (INSERT) or passed where a wider type is expected. */
+bool weir_sql_ltype_implicit_cast(const weir_sql_ltype *from, const weir_sql_ltype *to);
+/* Flink's explicit casts (CAST / TRY_CAST) (supportsExplicitCast). */
+bool weir_sql_ltype_explicit_cast(const weir_sql_ltype *from, const weir_sql_ltype *to);
+/* The result type of a + - * / % b for numeric operands (Flink's decimal rules:
+ * + -: s = max(s1, s2), p = max(p1 - s1, p2 - s2) + s + 1; *: p1 + p2, s1 + s2;
+ * /: s = max(6, s1 + p2 + 1), p = p1 - s1 + s2 + s; %: p = min(p1 - s1, p2 - s2) + s;
+ * capped at 38 keeping at least min(s, 6) digits of scale). false: not numeric. */
+bool weir_sql_ltype_arithmetic(char op, const weir_sql_ltype *a, const weir_sql_ltype *b, weir_sql_ltype *out);
+
+/* ---- catalog (catalog.c) and binder (bind.c, bind_expr.c, bind_print.c) ------------- */
+
+typedef struct weir_sql_bexpr weir_sql_bexpr;
+typedef struct weir_sql_bquery weir_sql_bquery;
+typedef struct weir_sql_brel weir_sql_brel;
+
+/* A column of a catalog table. */
+typedef struct weir_sql_table_column {
+    const char *name;
+    weir_sql_pos pos;
+    weir_sql_column_kind kind;
+    weir_sql_ltype type;        /* the watermark column's is a ROWTIME attribute */
+    weir_sql_bexpr *expr;       /* COMPUTED: bound over the table's physical and metadata columns */
+    const char *metadata_key;   /* METADATA: the key (the column's name when not given) */
+    bool is_virtual;            /* METADATA ... VIRTUAL: read only, not written by INSERT */
+} weir_sql_table_column;
+
+/* A table or a view of the session catalog. */
+typedef struct weir_sql_table {
+    const char *name;
+    weir_sql_pos pos;
+    bool is_view;
+    bool temporary;
+    weir_sql_table_column *columns;
+    int ncolumns;
+    int watermark_column;       /* -1: none */
+    weir_sql_bexpr *watermark;  /* bound over the table's columns */
+    int *primary_key;           /* column indexes */
+    int nprimary_key;
+    const char *primary_key_name;
+    const weir_sql_option *options; /* WITH ('k' = 'v'), kept as strings, in order */
+    int noptions;
+    weir_sql_bquery *query;     /* a view's query, bound when the view was created */
+    const char *comment;
+} weir_sql_table;
+
+/* One session's tables and views (Flink's default_catalog.default_database; names are
+ * case-sensitive, as in Flink). Everything lives in the catalog's arena. */
+typedef struct weir_sql_catalog {
+    weir_arena *arena;
+    weir_sql_table **tables;
+    int ntables;
+    int cap;
+} weir_sql_catalog;
+
+void weir_sql_catalog_init(weir_sql_catalog *cat, weir_arena *arena);
+/* The table or view named by parts ([default_catalog.][default_database.]name); NULL if none. */
+weir_sql_table *weir_sql_catalog_find(const weir_sql_catalog *cat, const char **parts, int nparts);
+/* CREATE TABLE / CREATE VIEW / DROP TABLE / DROP VIEW: validates and changes the catalog.
+ * Errors carry line:column (unknown columns in computed columns and watermarks with
+ * "did you mean", a watermark on a column that is not TIMESTAMP(p)/TIMESTAMP_LTZ(p),
+ * duplicate names, a primary key naming an unknown or computed column, ...). */
+int weir_sql_catalog_apply(weir_sql_catalog *cat, const weir_sql_stmt *stmt, weir_sql_table **out, weir_err *err);
+
+typedef enum {
+    WEIR_SQL_BEXPR_LITERAL,  /* text (as written; strings unquoted), type */
+    WEIR_SQL_BEXPR_COLUMN,   /* (input, column) of the enclosing scope; name for printing */
+    WEIR_SQL_BEXPR_CALL,     /* fn: an operator (+, =, AND, LIKE, IS NULL, CASE, ITEM, ...) or a function */
+    WEIR_SQL_BEXPR_CAST,     /* args[0] to type: implicit (inserted by the binder), CAST or TRY_CAST */
+    WEIR_SQL_BEXPR_AGG,      /* an aggregate call: fn(args) [DISTINCT] [FILTER (filter)] */
+    WEIR_SQL_BEXPR_SYMBOL,   /* a keyword argument: a time unit, BOTH/LEADING/TRAILING */
+    WEIR_SQL_BEXPR_SUBQUERY  /* fn "SCALAR", "EXISTS" or "IN" (args[0] IN query) */
+} weir_sql_bexpr_kind;
+
+/* OVER (PARTITION BY ... ORDER BY ... frame), bound. */
+typedef struct weir_sql_bwindow {
+    weir_sql_bexpr **partition_by;
+    int npartition_by;
+    weir_sql_bexpr **order_by;
+    bool *desc;
+    int norder_by;
+    const weir_sql_window *ast; /* the frame, as written */
+} weir_sql_bwindow;
+
+struct weir_sql_bexpr {
+    weir_sql_bexpr_kind kind;
+    weir_sql_pos pos;
+    weir_sql_ltype type;
+    const char *text;
+    const char *fn;
+    const char *name;
+    int input, column;
+    weir_sql_bexpr **args;
+    int nargs;
+    bool implicit;   /* CAST inserted by the binder */
+    bool try_cast;
+    bool distinct;
+    weir_sql_bexpr *filter;
+    weir_sql_bwindow *over;
+    weir_sql_bquery *query;
+};
+
+typedef enum {
+    WEIR_SQL_BREL_TABLE,    /* a catalog table */
+    WEIR_SQL_BREL_QUERY,    /* a subquery in FROM, or a view (table is the view) */
+    WEIR_SQL_BREL_WINDOW,   /* TUMBLE/HOP/CUMULATE/SESSION(TABLE input, DESCRIPTOR(time_column), args) */
+    WEIR_SQL_BREL_JOIN      /* left join_type right ON on */
+} weir_sql_brel_kind;
+
+/* A relation of a FROM clause. Its leaves (tables, subqueries, window TVFs) are the
+ * SELECT's inputs, numbered left to right; a column reference names (input, column). */
+struct weir_sql_brel {
+    weir_sql_brel_kind kind;
+    weir_sql_pos pos;
+    const char *alias;          /* the name columns are qualified with */
+    const weir_sql_lfield *cols;
+    int ncols;
+    int input;                  /* leaves: the input number */
+    const weir_sql_table *table;
+    weir_sql_bquery *query;
+    const char *fn;             /* WINDOW: TUMBLE, HOP, CUMULATE, SESSION */
+    weir_sql_brel *source;      /* WINDOW: the windowed relation (its own input numbering) */
+    int time_column;            /* WINDOW: the DESCRIPTOR column of source */
+    weir_sql_bexpr **args;      /* WINDOW: size, slide/step, offset...; PARTITION BY keys after */
+    int nargs;
+    int npartition;
+    const char *join_type;      /* INNER, LEFT, RIGHT, FULL, CROSS */
+    weir_sql_brel *left, *right;
+    weir_sql_bexpr *on;         /* ON, or the equalities of USING */
+    const char **using_cols;
+    int nusing;
+};
+
+typedef enum { WEIR_SQL_BQUERY_SELECT, WEIR_SQL_BQUERY_SET_OP, WEIR_SQL_BQUERY_VALUES } weir_sql_bquery_kind;
+
+struct weir_sql_bquery {
+    weir_sql_bquery_kind kind;
+    weir_sql_pos pos;
+    const weir_sql_lfield *cols; /* the output: names and types */
+    int ncols;
+    /* SELECT */
+    bool distinct;
+    weir_sql_brel *from;         /* NULL: no FROM */
+    weir_sql_brel **inputs;
+    int ninputs;
+    weir_sql_bexpr *where;
+    weir_sql_bexpr **group_by;
+    int ngroup_by;
+    bool aggregate;              /* GROUP BY, or aggregates in SELECT / HAVING */
+    weir_sql_bexpr *having;
+    weir_sql_bexpr **items;      /* one per output column, * and t.* expanded */
+    /* SET_OP: each side's columns cast to the common output types (NULL: no cast) */
+    const char *set_op;
+    bool all;
+    weir_sql_bquery *left, *right;
+    weir_sql_bexpr **left_casts, **right_casts;
+    /* VALUES: nrows rows of ncols expressions, cast to the common types */
+    weir_sql_bexpr ***rows;
+    int nrows;
+    /* any kind: ORDER BY over the output columns, LIMIT, OFFSET */
+    weir_sql_bexpr **order_by;
+    bool *order_desc;
+    int norder_by;
+    weir_sql_bexpr *limit, *offset;
+};
+
+typedef struct weir_sql_bstmt weir_sql_bstmt;
+struct weir_sql_bstmt {
+    weir_sql_stmt_kind kind;
+    weir_sql_pos pos;
+    const weir_sql_stmt *ast;
+    weir_sql_table *table;      /* CREATE TABLE / VIEW: the new entry; INSERT: the sink */
+    const char *name;           /* DROP: the name dropped (NULL if IF EXISTS found nothing) */
+    weir_sql_bquery *query;     /* INSERT, QUERY, EXPLAIN's body query */
+    int *target_columns;        /* INSERT: the sink column each query column goes to */
+    weir_sql_bexpr **sink_exprs; /* INSERT: query column i (cast to the sink's type when needed) */
+    int ntargets;
+    weir_sql_bstmt **body;      /* STATEMENT SET inserts; EXPLAIN: body[0] */
+    int nbody;
+};
+
+/* Binds one statement against the catalog: resolves every name, types every expression
+ * with Flink's rules and implicit casts, checks INSERT against its sink; DDL changes the
+ * catalog. Errors read "line L, column C: <what is wrong>" and, for unknown names,
+ * "; did you mean '<closest>'?". The bound tree lives in the catalog's arena. */
+int weir_sql_bind_stmt(weir_sql_catalog *cat, const weir_sql_stmt *stmt, weir_sql_bstmt **out, weir_err *err);
+/* Binds a script's statements in order; stops at the first error. */
+int weir_sql_bind_script(weir_sql_catalog *cat, const weir_sql_script *script, weir_sql_bstmt ***out, int *n,
+                         weir_err *err);
+
+/* The closest of cands to name by edit distance (case-insensitive; at most a third of the
+ * name's length, up to 3), or NULL when none is close: the "did you mean" of errors. */
+const char *weir_sql_closest(const char *name, const char *const *cands, int n);
+
+/* The bound tree for golden tests: types on every expression, columns as name#input.column. */
+void weir_sql_print_bstmt(weir_buf *out, const weir_sql_bstmt *stmt);
+void weir_sql_print_bexpr(weir_buf *out, const weir_sql_bexpr *e);
+void weir_sql_print_table(weir_buf *out, const weir_sql_table *table);
 
 /* ---- printing (ast.c) ------------------------------------------------------------- */
 

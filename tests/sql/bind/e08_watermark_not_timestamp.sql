@@ -1,0 +1,5 @@
+CREATE TABLE t (
+  id BIGINT,
+  name STRING,
+  WATERMARK FOR name AS name
+);

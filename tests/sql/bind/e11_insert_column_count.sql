@@ -1,0 +1,4 @@
+CREATE TABLE orders (order_id BIGINT, customer_id INT, amount DECIMAL(10, 2), product STRING, order_time TIMESTAMP(3));
+CREATE TABLE sink (a BIGINT, b STRING, c INT);
+
+INSERT INTO sink SELECT order_id, product FROM orders;

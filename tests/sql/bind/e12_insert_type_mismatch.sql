@@ -1,0 +1,5 @@
+CREATE TABLE orders (order_id BIGINT, customer_id INT, amount DECIMAL(10, 2), product STRING, order_time TIMESTAMP(3));
+CREATE TABLE sink (id INT, name STRING, amount DECIMAL(10, 2));
+
+INSERT INTO sink
+SELECT order_id, product, amount FROM orders;

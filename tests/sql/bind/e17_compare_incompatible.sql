@@ -1,0 +1,3 @@
+CREATE TABLE orders (order_id BIGINT, customer_id INT, amount DECIMAL(10, 2), product STRING, order_time TIMESTAMP(3));
+
+SELECT order_id FROM orders WHERE order_time = TRUE;

@@ -1,0 +1,2 @@
+CREATE TABLE t (addr ROW<city STRING, zip STRING>);
+SELECT addr.cty FROM t;

@@ -1,0 +1,301 @@
+/* test_sql_bind.c — the binder and type checker against golden files: every .sql file in
+ * tests/sql/bind (read relative to the repo root, where the unit tests run) is parsed,
+ * bound against a fresh session catalog and printed, and the text must equal the .out
+ * beside it (the bound tree with a type on every expression, or "error: " and the message
+ * with its line:column). WEIR_GOLDEN_UPDATE=1 rewrites the .out files instead. Then every
+ * prefix and seeded mutations of each script must bind or fail with a clean line:column
+ * message, never crash (this binary also runs under ASan). Unit checks of the type rules
+ * follow. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "sql/sql.h"
+#include "test.h"
+
+#define GOLDEN_DIR "tests/sql/bind"
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    weir_buf b;
+    weir_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) weir_buf_append(&b, chunk, n);
+    fclose(f);
+    weir_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return (char *)b.data;
+}
+
+/* Parses and binds src, and prints what the golden file holds for it: each statement's
+ * bound tree, a blank line between them, or only "error: " and the message. */
+static int render(const char *src, size_t len, weir_buf *out) {
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    weir_sql_script *script = NULL;
+    weir_err err;
+    int rc = weir_sql_parse_script(&arena, src, len, &script, &err);
+    weir_sql_bstmt **stmts = NULL;
+    int n = 0;
+    if (rc == WEIR_OK) {
+        weir_sql_catalog cat;
+        weir_sql_catalog_init(&cat, &arena);
+        rc = weir_sql_bind_script(&cat, script, &stmts, &n, &err);
+    }
+    if (rc == WEIR_OK) {
+        for (int k = 0; k < n; k++) {
+            if (k) weir_buf_append(out, "\n", 1);
+            weir_sql_print_bstmt(out, stmts[k]);
+        }
+    } else {
+        weir_buf_append(out, "error: ", 7);
+        weir_buf_append(out, err.msg, strlen(err.msg));
+        weir_buf_append(out, "\n", 1);
+    }
+    weir_arena_free(&arena);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The .sql files of the golden folder, sorted; *n of them. */
+static char **list_golden(int *n) {
+    DIR *d = opendir(GOLDEN_DIR);
+    *n = 0;
+    if (!d) return NULL;
+    char **names = NULL;
+    int cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = realloc(names, (size_t)cap * sizeof *names);
+        }
+        names[(*n)++] = strdup(de->d_name);
+    }
+    closedir(d);
+    if (*n > 0) qsort(names, (size_t)*n, sizeof *names, cmp_names);
+    return names;
+}
+
+static void free_names(char **names, int n) {
+    for (int k = 0; k < n; k++) free(names[k]);
+    free(names);
+}
+
+/* Shows where two texts first differ, line by line, as diff would. */
+static void show_diff(const char *file, const char *want, size_t want_len, const char *got, size_t got_len) {
+    int line = 1;
+    size_t i = 0, j = 0;
+    while (i < want_len && j < got_len) {
+        size_t ie = i, je = j;
+        while (ie < want_len && want[ie] != '\n') ie++;
+        while (je < got_len && got[je] != '\n') je++;
+        if (ie - i != je - j || memcmp(want + i, got + j, ie - i) != 0) break;
+        i = ie + 1;
+        j = je + 1;
+        line++;
+    }
+    size_t ie = i, je = j;
+    while (ie < want_len && want[ie] != '\n') ie++;
+    while (je < got_len && got[je] != '\n') je++;
+    fprintf(stderr, "  %s: differs from the .out at line %d\n", file, line);
+    fprintf(stderr, "  - %.*s\n", (int)(i < want_len ? ie - i : 0), i < want_len ? want + i : "");
+    fprintf(stderr, "  + %.*s\n", (int)(j < got_len ? je - j : 0), j < got_len ? got + j : "");
+    if (i >= want_len) fprintf(stderr, "  (the .out ends here; the binder printed more)\n");
+    if (j >= got_len) fprintf(stderr, "  (the binder's output ends here; the .out has more)\n");
+    fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
+}
+
+TEST(golden) {
+    int n = 0;
+    char **names = list_golden(&n);
+    CHECK(n >= 20);
+    const char *upd = getenv("WEIR_GOLDEN_UPDATE");
+    bool update = upd && strcmp(upd, "1") == 0;
+    int errors = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512], out_path[512];
+        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
+        snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
+        size_t len = 0;
+        char *src = read_file(path, &len);
+        CHECK(src != NULL);
+        if (!src) continue;
+        weir_buf got;
+        weir_buf_init(&got);
+        bool failed = render(src, len, &got) != WEIR_OK;
+        if (failed) errors++;
+        /* error cases are named e*.sql; the rest must bind */
+        bool want_error = names[k][0] == 'e';
+        if (failed != want_error) {
+            fprintf(stderr, "  %s: %s\n", path, want_error ? "bound, but it is an error case" : "failed to bind");
+            weir_test_failed_checks++;
+        }
+        if (update) {
+            FILE *f = fopen(out_path, "wb");
+            CHECK(f != NULL);
+            if (f) {
+                fwrite(got.data, 1, got.len, f);
+                fclose(f);
+            }
+        } else {
+            size_t want_len = 0;
+            char *want = read_file(out_path, &want_len);
+            if (!want) {
+                fprintf(stderr, "  %s: missing (WEIR_GOLDEN_UPDATE=1 writes it)\n", out_path);
+                weir_test_failed_checks++;
+            } else if (want_len != got.len || memcmp(want, got.data, got.len) != 0) {
+                show_diff(path, want, want_len, (const char *)got.data, got.len);
+                weir_test_failed_checks++;
+            }
+            free(want);
+        }
+        weir_buf_free(&got);
+        free(src);
+    }
+    CHECK(errors >= 15); /* the error cases: at least fifteen files end in a line:column message */
+    free_names(names, n);
+}
+
+/* A result is clean when it bound, or failed with "line L, column C: ...". */
+static bool clean_result(const char *src, size_t len) {
+    weir_buf b;
+    weir_buf_init(&b);
+    bool ok = true;
+    if (render(src, len, &b) != WEIR_OK) {
+        weir_buf_append(&b, "", 1);
+        int line = 0, col = 0;
+        const char *msg = (const char *)b.data + 7;
+        ok = sscanf(msg, "line %d, column %d: ", &line, &col) == 2 && line >= 1 && col >= 1;
+        if (!ok) fprintf(stderr, "  unclean error for %.*s: %.*s\n", (int)(len > 60 ? 60 : len), src, (int)b.len, (const char *)b.data);
+    }
+    weir_buf_free(&b);
+    return ok;
+}
+
+/* Every prefix cut at a statement boundary or line end, and seeded random edits. */
+TEST(prefixes_and_mutations) {
+    static const char alphabet[] = "()[],;.'`-/*+<>=|% \naZ09eE_";
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    int n = 0;
+    char **names = list_golden(&n);
+    long tried = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
+        size_t len = 0;
+        char *src = read_file(path, &len);
+        if (!src || len == 0) {
+            free(src);
+            continue;
+        }
+        for (size_t cut = 0; cut <= len; cut++) {
+            if (cut < len && src[cut] != '\n' && src[cut] != ' ' && src[cut] != ',') continue;
+            char *copy = malloc(cut ? cut : 1);
+            memcpy(copy, src, cut);
+            CHECK(clean_result(copy, cut));
+            free(copy);
+            tried++;
+        }
+        for (int m = 0; m < 100; m++) {
+            char *copy = malloc(len + 1);
+            memcpy(copy, src, len);
+            size_t clen = len;
+            for (int edits = 0; edits < 2; edits++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                size_t at = (size_t)(seed >> 33) % clen;
+                int op = (int)((seed >> 20) % 3);
+                char c = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+                if (op == 0 && clen > 1) {
+                    memmove(copy + at, copy + at + 1, clen - at - 1);
+                    clen--;
+                } else if (op == 1) {
+                    copy[at] = c;
+                } else {
+                    copy = realloc(copy, clen + 1);
+                    memmove(copy + at + 1, copy + at, clen - at);
+                    copy[at] = c;
+                    clen++;
+                }
+            }
+            CHECK(clean_result(copy, clen));
+            free(copy);
+            tried++;
+        }
+        free(src);
+    }
+    CHECK(tried > 1000);
+    free_names(names, n);
+}
+
+static weir_sql_ltype lt(weir_sql_type_kind k, int p, int s) { return weir_sql_ltype_make(k, p, s, false); }
+
+static const char *str(weir_arena *a, weir_sql_ltype t) { return weir_sql_ltype_str(a, &t); }
+
+TEST(type_rules) {
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_sql_ltype r;
+    /* DECIMAL arithmetic, as Flink */
+    weir_sql_ltype d102 = lt(WEIR_SQL_TYPE_DECIMAL, 10, 2), d53 = lt(WEIR_SQL_TYPE_DECIMAL, 5, 3);
+    CHECK(weir_sql_ltype_arithmetic('+', &d102, &d53, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(12, 3)");
+    CHECK(weir_sql_ltype_arithmetic('*', &d102, &d53, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(15, 5)");
+    CHECK(weir_sql_ltype_arithmetic('/', &d102, &d53, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(19, 8)");
+    CHECK(weir_sql_ltype_arithmetic('%', &d102, &d53, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(5, 3)");
+    weir_sql_ltype d3818 = lt(WEIR_SQL_TYPE_DECIMAL, 38, 18);
+    CHECK(weir_sql_ltype_arithmetic('*', &d3818, &d3818, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(38, 6)");
+    weir_sql_ltype i = lt(WEIR_SQL_TYPE_INT, 0, 0), bi = lt(WEIR_SQL_TYPE_BIGINT, 0, 0);
+    CHECK(weir_sql_ltype_arithmetic('+', &i, &d102, &r));
+    CHECK_EQ_STR(str(&a, r), "DECIMAL(13, 2)");
+    CHECK(weir_sql_ltype_arithmetic('/', &i, &bi, &r));
+    CHECK_EQ_STR(str(&a, r), "BIGINT");
+    /* common types */
+    weir_sql_ltype two[2] = {lt(WEIR_SQL_TYPE_CHAR, 3, 0), lt(WEIR_SQL_TYPE_VARCHAR, 10, 0)};
+    CHECK(weir_sql_ltype_common(&a, two, 2, &r));
+    CHECK_EQ_STR(str(&a, r), "VARCHAR(10)");
+    weir_sql_ltype mix[2] = {i, lt(WEIR_SQL_TYPE_DOUBLE, 0, 0)};
+    CHECK(weir_sql_ltype_common(&a, mix, 2, &r));
+    CHECK_EQ_STR(str(&a, r), "DOUBLE");
+    weir_sql_ltype bad[2] = {i, lt(WEIR_SQL_TYPE_BOOLEAN, 0, 0)};
+    CHECK(!weir_sql_ltype_common(&a, bad, 2, &r));
+    weir_sql_ltype ts[2] = {lt(WEIR_SQL_TYPE_TIMESTAMP, 3, 0), lt(WEIR_SQL_TYPE_TIMESTAMP, 6, 0)};
+    ts[0].not_null = true;
+    CHECK(weir_sql_ltype_common(&a, ts, 2, &r));
+    CHECK_EQ_STR(str(&a, r), "TIMESTAMP(6)");
+    /* casts */
+    weir_sql_ltype s = lt(WEIR_SQL_TYPE_VARCHAR, WEIR_SQL_MAX_LENGTH, 0), date = lt(WEIR_SQL_TYPE_DATE, 0, 0);
+    weir_sql_ltype b = lt(WEIR_SQL_TYPE_BOOLEAN, 0, 0);
+    CHECK(weir_sql_ltype_implicit_cast(&i, &bi));
+    CHECK(!weir_sql_ltype_implicit_cast(&bi, &i));
+    CHECK(!weir_sql_ltype_implicit_cast(&i, &s));
+    CHECK(weir_sql_ltype_explicit_cast(&i, &s));
+    CHECK(weir_sql_ltype_explicit_cast(&s, &date));
+    CHECK(!weir_sql_ltype_explicit_cast(&b, &date));
+    CHECK(!weir_sql_ltype_explicit_cast(&date, &i));
+    CHECK_EQ_STR(str(&a, s), "STRING");
+    weir_sql_ltype rt = weir_sql_ltype_make(WEIR_SQL_TYPE_TIMESTAMP, 3, 0, true);
+    rt.time_attr = WEIR_SQL_TIME_ATTR_ROWTIME;
+    CHECK_EQ_STR(str(&a, rt), "TIMESTAMP(3) NOT NULL *ROWTIME*");
+    weir_arena_free(&a);
+}
+
+TEST(closest) {
+    const char *cands[] = {"amount", "order_id", "customer"};
+    CHECK_EQ_STR(weir_sql_closest("amout", cands, 3), "amount");
+    CHECK_EQ_STR(weir_sql_closest("AMOUNT", cands, 3), "amount");
+    CHECK(weir_sql_closest("zzz", cands, 3) == NULL);
+}
+
+TEST_MAIN(T(golden), T(prefixes_and_mutations), T(type_rules), T(closest))

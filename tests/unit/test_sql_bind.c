@@ -13,23 +13,11 @@
 
 #include "base/base.h"
 #include "sql/sql.h"
+#include "golden.h"
 #include "test.h"
 
 #define GOLDEN_DIR "tests/sql/bind"
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    weir_buf b;
-    weir_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) weir_buf_append(&b, chunk, n);
-    fclose(f);
-    weir_buf_append(&b, "", 1);
-    *len = b.len - 1;
-    return (char *)b.data;
-}
 
 /* Parses and binds src, and prints what the golden file holds for it: each statement's
  * bound tree, a blank line between them, or only "error: " and the message. */
@@ -60,108 +48,15 @@ static int render(const char *src, size_t len, weir_buf *out) {
     return rc;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The .sql files of the golden folder, sorted; *n of them. */
-static char **list_golden(int *n) {
-    DIR *d = opendir(GOLDEN_DIR);
-    *n = 0;
-    if (!d) return NULL;
-    char **names = NULL;
-    int cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0) continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 32;
-            names = realloc(names, (size_t)cap * sizeof *names);
-        }
-        names[(*n)++] = strdup(de->d_name);
-    }
-    closedir(d);
-    if (*n > 0) qsort(names, (size_t)*n, sizeof *names, cmp_names);
-    return names;
-}
 
-static void free_names(char **names, int n) {
-    for (int k = 0; k < n; k++) free(names[k]);
-    free(names);
-}
 
-/* Shows where two texts first differ, line by line, as diff would. */
-static void show_diff(const char *file, const char *want, size_t want_len, const char *got, size_t got_len) {
-    int line = 1;
-    size_t i = 0, j = 0;
-    while (i < want_len && j < got_len) {
-        size_t ie = i, je = j;
-        while (ie < want_len && want[ie] != '\n') ie++;
-        while (je < got_len && got[je] != '\n') je++;
-        if (ie - i != je - j || memcmp(want + i, got + j, ie - i) != 0) break;
-        i = ie + 1;
-        j = je + 1;
-        line++;
-    }
-    size_t ie = i, je = j;
-    while (ie < want_len && want[ie] != '\n') ie++;
-    while (je < got_len && got[je] != '\n') je++;
-    fprintf(stderr, "  %s: differs from the .out at line %d\n", file, line);
-    fprintf(stderr, "  - %.*s\n", (int)(i < want_len ? ie - i : 0), i < want_len ? want + i : "");
-    fprintf(stderr, "  + %.*s\n", (int)(j < got_len ? je - j : 0), j < got_len ? got + j : "");
-    if (i >= want_len) fprintf(stderr, "  (the .out ends here; the binder printed more)\n");
-    if (j >= got_len) fprintf(stderr, "  (the binder's output ends here; the .out has more)\n");
-    fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
-}
 
 TEST(golden) {
     int n = 0;
-    char **names = list_golden(&n);
+    int errors = golden_run(GOLDEN_DIR, render, true, &n);
     CHECK(n >= 20);
-    const char *upd = getenv("WEIR_GOLDEN_UPDATE");
-    bool update = upd && strcmp(upd, "1") == 0;
-    int errors = 0;
-    for (int k = 0; k < n; k++) {
-        char path[512], out_path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
-        size_t len = 0;
-        char *src = read_file(path, &len);
-        CHECK(src != NULL);
-        if (!src) continue;
-        weir_buf got;
-        weir_buf_init(&got);
-        bool failed = render(src, len, &got) != WEIR_OK;
-        if (failed) errors++;
-        /* error cases are named e*.sql; the rest must bind */
-        bool want_error = names[k][0] == 'e';
-        if (failed != want_error) {
-            fprintf(stderr, "  %s: %s\n", path, want_error ? "bound, but it is an error case" : "failed to bind");
-            weir_test_failed_checks++;
-        }
-        if (update) {
-            FILE *f = fopen(out_path, "wb");
-            CHECK(f != NULL);
-            if (f) {
-                fwrite(got.data, 1, got.len, f);
-                fclose(f);
-            }
-        } else {
-            size_t want_len = 0;
-            char *want = read_file(out_path, &want_len);
-            if (!want) {
-                fprintf(stderr, "  %s: missing (WEIR_GOLDEN_UPDATE=1 writes it)\n", out_path);
-                weir_test_failed_checks++;
-            } else if (want_len != got.len || memcmp(want, got.data, got.len) != 0) {
-                show_diff(path, want, want_len, (const char *)got.data, got.len);
-                weir_test_failed_checks++;
-            }
-            free(want);
-        }
-        weir_buf_free(&got);
-        free(src);
-    }
     CHECK(errors >= 15); /* the error cases: at least fifteen files end in a line:column message */
-    free_names(names, n);
 }
 
 /* A result is clean when it bound, or failed with "line L, column C: ...". */
@@ -185,13 +80,13 @@ TEST(prefixes_and_mutations) {
     static const char alphabet[] = "()[],;.'`-/*+<>=|% \naZ09eE_";
     uint64_t seed = 0x2545f4914f6cdd1dull;
     int n = 0;
-    char **names = list_golden(&n);
+    char **names = golden_list(GOLDEN_DIR, &n);
     long tried = 0;
     for (int k = 0; k < n; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
         size_t len = 0;
-        char *src = read_file(path, &len);
+        char *src = golden_read_file(path, &len);
         if (!src || len == 0) {
             free(src);
             continue;
@@ -232,7 +127,7 @@ TEST(prefixes_and_mutations) {
         free(src);
     }
     CHECK(tried > 1000);
-    free_names(names, n);
+    golden_free_names(names, n);
 }
 
 static weir_sql_ltype lt(weir_sql_type_kind k, int p, int s) { return weir_sql_ltype_make(k, p, s, false); }

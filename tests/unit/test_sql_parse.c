@@ -11,23 +11,11 @@
 
 #include "base/base.h"
 #include "sql/sql.h"
+#include "golden.h"
 #include "test.h"
 
 #define GOLDEN_DIR "tests/sql/parse"
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    weir_buf b;
-    weir_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) weir_buf_append(&b, chunk, n);
-    fclose(f);
-    weir_buf_append(&b, "", 1);
-    *len = b.len - 1;
-    return (char *)b.data;
-}
 
 /* Parses src and prints what the golden file holds for it. Returns WEIR_OK or WEIR_ERROR. */
 static int render(const char *src, size_t len, weir_buf *out) {
@@ -47,101 +35,15 @@ static int render(const char *src, size_t len, weir_buf *out) {
     return rc;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The .sql files of the golden folder, sorted; *n of them. */
-static char **list_golden(int *n) {
-    DIR *d = opendir(GOLDEN_DIR);
-    *n = 0;
-    if (!d) return NULL;
-    char **names = NULL;
-    int cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0) continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 32;
-            names = realloc(names, (size_t)cap * sizeof *names);
-        }
-        names[(*n)++] = strdup(de->d_name);
-    }
-    closedir(d);
-    if (*n > 0) qsort(names, (size_t)*n, sizeof *names, cmp_names);
-    return names;
-}
 
-static void free_names(char **names, int n) {
-    for (int k = 0; k < n; k++) free(names[k]);
-    free(names);
-}
 
-/* Shows where two texts first differ, line by line, as diff would. */
-static void show_diff(const char *file, const char *want, size_t want_len, const char *got, size_t got_len) {
-    int line = 1;
-    size_t i = 0, j = 0;
-    while (i < want_len && j < got_len) {
-        size_t ie = i, je = j;
-        while (ie < want_len && want[ie] != '\n') ie++;
-        while (je < got_len && got[je] != '\n') je++;
-        if (ie - i != je - j || memcmp(want + i, got + j, ie - i) != 0) break;
-        i = ie + 1;
-        j = je + 1;
-        line++;
-    }
-    size_t ie = i, je = j;
-    while (ie < want_len && want[ie] != '\n') ie++;
-    while (je < got_len && got[je] != '\n') je++;
-    fprintf(stderr, "  %s: differs from the .out at line %d\n", file, line);
-    fprintf(stderr, "  - %.*s\n", (int)(i < want_len ? ie - i : 0), i < want_len ? want + i : "");
-    fprintf(stderr, "  + %.*s\n", (int)(j < got_len ? je - j : 0), j < got_len ? got + j : "");
-    if (i >= want_len) fprintf(stderr, "  (the .out ends here; the parser printed more)\n");
-    if (j >= got_len) fprintf(stderr, "  (the parser's output ends here; the .out has more)\n");
-    fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
-}
 
 TEST(golden) {
     int n = 0;
-    char **names = list_golden(&n);
+    int errors = golden_run(GOLDEN_DIR, render, false, &n);
     CHECK(n >= 20);
-    const char *upd = getenv("WEIR_GOLDEN_UPDATE");
-    bool update = upd && strcmp(upd, "1") == 0;
-    int errors = 0;
-    for (int k = 0; k < n; k++) {
-        char path[512], out_path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
-        size_t len = 0;
-        char *src = read_file(path, &len);
-        CHECK(src != NULL);
-        if (!src) continue;
-        weir_buf got;
-        weir_buf_init(&got);
-        if (render(src, len, &got) != WEIR_OK) errors++;
-        if (update) {
-            FILE *f = fopen(out_path, "wb");
-            CHECK(f != NULL);
-            if (f) {
-                fwrite(got.data, 1, got.len, f);
-                fclose(f);
-            }
-        } else {
-            size_t want_len = 0;
-            char *want = read_file(out_path, &want_len);
-            if (!want) {
-                fprintf(stderr, "  %s: missing (WEIR_GOLDEN_UPDATE=1 writes it)\n", out_path);
-                weir_test_failed_checks++;
-            } else if (want_len != got.len || memcmp(want, got.data, got.len) != 0) {
-                show_diff(path, want, want_len, (const char *)got.data, got.len);
-                weir_test_failed_checks++;
-            }
-            free(want);
-        }
-        weir_buf_free(&got);
-        free(src);
-    }
     CHECK(errors >= 10); /* the error cases: at least ten files end in a line:column message */
-    free_names(names, n);
 }
 
 /* A result is clean when it parsed, or failed with "line L, column C: ..." (the error
@@ -172,13 +74,13 @@ static bool clean_result(const char *src, size_t len) {
  * mid-comment) parses or fails cleanly. The prefix is copied so ASan sees reads past it. */
 TEST(every_prefix) {
     int n = 0;
-    char **names = list_golden(&n);
+    char **names = golden_list(GOLDEN_DIR, &n);
     long tried = 0;
     for (int k = 0; k < n; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
         size_t len = 0;
-        char *src = read_file(path, &len);
+        char *src = golden_read_file(path, &len);
         if (!src) continue;
         for (size_t cut = 0; cut <= len; cut++) {
             char *copy = malloc(cut ? cut : 1);
@@ -190,7 +92,7 @@ TEST(every_prefix) {
         free(src);
     }
     CHECK(tried > 1000);
-    free_names(names, n);
+    golden_free_names(names, n);
 }
 
 /* Random edits (seeded, so a failure repeats): delete, duplicate or replace a byte with
@@ -199,12 +101,12 @@ TEST(mutations) {
     static const char alphabet[] = "()[],;.'`\"-/*+<>=!|%$ \n\taZ09eE_\x80\xff";
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     int n = 0;
-    char **names = list_golden(&n);
+    char **names = golden_list(GOLDEN_DIR, &n);
     for (int k = 0; k < n; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
         size_t len = 0;
-        char *src = read_file(path, &len);
+        char *src = golden_read_file(path, &len);
         if (!src || len == 0) {
             free(src);
             continue;
@@ -235,7 +137,7 @@ TEST(mutations) {
         }
         free(src);
     }
-    free_names(names, n);
+    golden_free_names(names, n);
 }
 
 TEST(lexer_positions) {

@@ -1,0 +1,144 @@
+/* golden.h — golden-file tests (PostgreSQL's sql/ + expected/ habit): every .sql file in
+ * a folder (relative to the repo root, where unit tests run) is rendered by the test's
+ * function and must equal the .out beside it; WEIR_GOLDEN_UPDATE=1 rewrites the .out
+ * files instead. A mismatch shows the first differing line, as diff would. */
+#ifndef WEIR_GOLDEN_H
+#define WEIR_GOLDEN_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "test.h"
+
+/* Renders one script into out; returns WEIR_OK, or WEIR_ERROR for an error case. */
+typedef int (*golden_render_fn)(const char *src, size_t len, weir_buf *out);
+
+/* The whole file, NUL-terminated (len excludes the NUL), or NULL. Caller frees. */
+static inline char *golden_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    weir_buf b;
+    weir_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) weir_buf_append(&b, chunk, n);
+    fclose(f);
+    weir_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return (char *)b.data;
+}
+
+static inline int golden_cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .sql files of dir, sorted; *n of them. Free with golden_free_names. */
+static inline char **golden_list(const char *dir, int *n) {
+    DIR *d = opendir(dir);
+    *n = 0;
+    if (!d) return NULL;
+    char **names = NULL;
+    int cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".sql") != 0) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = realloc(names, (size_t)cap * sizeof *names);
+            if (!names) abort();
+        }
+        names[(*n)++] = strdup(de->d_name);
+    }
+    closedir(d);
+    if (*n > 0) qsort(names, (size_t)*n, sizeof *names, golden_cmp_names);
+    return names;
+}
+
+static inline void golden_free_names(char **names, int n) {
+    for (int k = 0; k < n; k++) free(names[k]);
+    free(names);
+}
+
+/* Shows where two texts first differ, line by line. */
+static inline void golden_show_diff(const char *file, const char *want, size_t want_len, const char *got,
+                                    size_t got_len) {
+    int line = 1;
+    size_t i = 0, j = 0;
+    while (i < want_len && j < got_len) {
+        size_t ie = i, je = j;
+        while (ie < want_len && want[ie] != '\n') ie++;
+        while (je < got_len && got[je] != '\n') je++;
+        if (ie - i != je - j || memcmp(want + i, got + j, ie - i) != 0) break;
+        i = ie + 1;
+        j = je + 1;
+        line++;
+    }
+    size_t ie = i, je = j;
+    while (ie < want_len && want[ie] != '\n') ie++;
+    while (je < got_len && got[je] != '\n') je++;
+    fprintf(stderr, "  %s: differs from the .out at line %d\n", file, line);
+    fprintf(stderr, "  - %.*s\n", (int)(i < want_len ? ie - i : 0), i < want_len ? want + i : "");
+    fprintf(stderr, "  + %.*s\n", (int)(j < got_len ? je - j : 0), j < got_len ? got + j : "");
+    if (i >= want_len) fprintf(stderr, "  (the .out ends here; the output has more)\n");
+    if (j >= got_len) fprintf(stderr, "  (the output ends here; the .out has more)\n");
+    fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
+}
+
+/* Runs every .sql of dir through render and compares (or rewrites) its .out. With
+ * e_names_errors, files named e*.sql must fail and the others succeed. Sets *nfiles and
+ * returns how many files rendered an error. */
+static inline int golden_run(const char *dir, golden_render_fn render, bool e_names_errors, int *nfiles) {
+    int n = 0;
+    char **names = golden_list(dir, &n);
+    const char *upd = getenv("WEIR_GOLDEN_UPDATE");
+    bool update = upd && strcmp(upd, "1") == 0;
+    int errors = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512], out_path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
+        size_t len = 0;
+        char *src = golden_read_file(path, &len);
+        CHECK(src != NULL);
+        if (!src) continue;
+        weir_buf got;
+        weir_buf_init(&got);
+        bool failed = render(src, len, &got) != WEIR_OK;
+        if (failed) errors++;
+        bool want_error = names[k][0] == 'e';
+        if (e_names_errors && failed != want_error) {
+            fprintf(stderr, "  %s: %s\n", path, want_error ? "succeeded, but it is an error case" : "failed");
+            weir_test_failed_checks++;
+        }
+        if (update) {
+            FILE *f = fopen(out_path, "wb");
+            CHECK(f != NULL);
+            if (f) {
+                fwrite(got.data, 1, got.len, f);
+                fclose(f);
+            }
+        } else {
+            size_t want_len = 0;
+            char *want = golden_read_file(out_path, &want_len);
+            if (!want) {
+                fprintf(stderr, "  %s: missing (WEIR_GOLDEN_UPDATE=1 writes it)\n", out_path);
+                weir_test_failed_checks++;
+            } else if (want_len != got.len || memcmp(want, got.data, got.len) != 0) {
+                golden_show_diff(path, want, want_len, (const char *)got.data, got.len);
+                weir_test_failed_checks++;
+            }
+            free(want);
+        }
+        weir_buf_free(&got);
+        free(src);
+    }
+    golden_free_names(names, n);
+    *nfiles = n;
+    return errors;
+}
+
+#endif

@@ -2,7 +2,8 @@
  * and the syntax tree it builds (with its canonical printer). Everything the parser makes
  * lives in the caller's arena and dies with it; errors name line:column and what was
  * expected. The binder (bind*.c, catalog.c, types.c) resolves names and types against a
- * session catalog into a bound tree; planning and execution build on it (not yet written). */
+ * session catalog into a bound tree; batch.c and expr*.c hold columnar batches and compile
+ * bound expressions into per-batch programs; planning builds on them (not yet written). */
 #ifndef WEIR_SQL_H
 #define WEIR_SQL_H
 
@@ -583,6 +584,95 @@ const char *weir_sql_closest(const char *name, const char *const *cands, int n);
 void weir_sql_print_bstmt(weir_buf *out, const weir_sql_bstmt *stmt);
 void weir_sql_print_bexpr(weir_buf *out, const weir_sql_bexpr *e);
 void weir_sql_print_table(weir_buf *out, const weir_sql_table *table);
+
+
+/* ---- columnar batches (batch.c) and compiled expressions (expr*.c) ------------------ */
+
+/* Why columnar: an expression program runs one tight loop per instruction over a whole
+ * column (vectorised, branch-predictable, no per-row dispatch), a filter becomes a
+ * selection vector instead of copied rows, and a column's values sit next to each other
+ * in memory (cache-friendly, and what JSON decoding writes straight into). */
+
+enum { WEIR_SQL_ROW_INSERT, WEIR_SQL_ROW_UPDATE_BEFORE, WEIR_SQL_ROW_UPDATE_AFTER, WEIR_SQL_ROW_DELETE };
+
+/* A string in a batch: bytes [off, off + len) of the batch's heap. */
+typedef struct weir_sql_sref {
+    uint32_t off;
+    uint32_t len;
+} weir_sql_sref;
+
+/* One column of a batch. data holds cap values of the type's native width:
+ * BOOLEAN uint8_t; TINYINT int8_t; SMALLINT int16_t; INT int32_t; BIGINT int64_t;
+ * FLOAT float; DOUBLE double; DECIMAL(p <= 18, s) int64_t scaled by 10^s; DATE int32_t
+ * days since 1970-01-01; TIME int32_t milliseconds of the day; TIMESTAMP(_LTZ) int64_t
+ * microseconds since the epoch; INTERVAL YEAR TO MONTH int64_t months, DAY TO SECOND
+ * int64_t milliseconds; strings and binary strings weir_sql_sref. nulls: one bit per row,
+ * set when the value is NULL. */
+typedef struct weir_sql_colvec {
+    weir_sql_ltype type;
+    void *data;
+    uint8_t *nulls;
+} weir_sql_colvec;
+
+/* nrows rows of ncols columns, each row tagged with a row kind (WEIR_SQL_ROW_*: +I, -U,
+ * +U, -D) for the changelog operators. The batch owns its vectors and heap. */
+typedef struct weir_sql_batch {
+    int nrows, cap, ncols;
+    weir_sql_colvec *cols;
+    uint8_t *row_kinds;
+    weir_buf heap; /* string bytes */
+} weir_sql_batch;
+
+/* Fails (naming the column) for types the engine cannot hold yet: DECIMAL precision
+ * above 18, ARRAY, MAP, MULTISET, ROW. */
+int weir_sql_batch_init(weir_sql_batch *b, const weir_sql_lfield *cols, int ncols, int cap, weir_err *err);
+void weir_sql_batch_free(weir_sql_batch *b);
+void weir_sql_batch_clear(weir_sql_batch *b); /* no rows, heap emptied, same columns */
+/* Appends a row of NULLs with kind +I; returns its index (grows the batch if full). */
+int weir_sql_batch_add_row(weir_sql_batch *b);
+/* Appends rows [from, from + n) of src (same column types) to b. */
+void weir_sql_batch_append_rows(weir_sql_batch *b, const weir_sql_batch *src, int from, int n);
+bool weir_sql_batch_is_null(const weir_sql_batch *b, int col, int row);
+void weir_sql_batch_set_null(weir_sql_batch *b, int col, int row, bool is_null);
+/* Values in the engine's 64-bit form (integers, scaled decimals, dates, times,
+ * timestamps and intervals as int64; FLOAT/DOUBLE as double); narrowed on store. */
+void weir_sql_batch_set_i64(weir_sql_batch *b, int col, int row, int64_t v);
+void weir_sql_batch_set_f64(weir_sql_batch *b, int col, int row, double v);
+void weir_sql_batch_set_str(weir_sql_batch *b, int col, int row, const char *s, size_t len);
+int64_t weir_sql_batch_get_i64(const weir_sql_batch *b, int col, int row);
+double weir_sql_batch_get_f64(const weir_sql_batch *b, int col, int row);
+weir_str weir_sql_batch_get_str(const weir_sql_batch *b, int col, int row);
+/* A value as Flink prints it (NULL, TRUE, 1.5, 1.0E10, 2024-01-31 12:00:00.000, text). */
+void weir_sql_batch_format(weir_buf *out, const weir_sql_batch *b, int col, int row);
+/* The engine's text for a value in 64-bit form of type t (CAST to STRING uses it). */
+void weir_sql_format_i64(weir_buf *out, const weir_sql_ltype *t, int64_t v);
+void weir_sql_format_f64(weir_buf *out, const weir_sql_ltype *t, double v);
+
+/* A compiled program: an optional filter and n projections over one input's columns,
+ * compiled from bound expressions into a flat array of instructions over vector
+ * registers. Running it executes each instruction once per batch, as one loop over the
+ * batch's rows; the filter's result becomes a selection vector and the projections are
+ * computed only for (and gathered from) the selected rows. The program owns its registers
+ * and scratch memory; it is not thread-safe (one per worker). */
+typedef struct weir_sql_program weir_sql_program;
+
+/* Compiles. Column references must name input 0 of the enclosing SELECT, whose columns
+ * are in_cols. Fails, naming line:column, on what the evaluator does not support yet. */
+int weir_sql_program_compile(const weir_sql_bexpr *filter, weir_sql_bexpr *const *exprs, int n,
+                             const weir_sql_lfield *in_cols, int nin, weir_sql_program **out, weir_err *err);
+void weir_sql_program_free(weir_sql_program *p);
+/* The output columns' types (n of them). */
+const weir_sql_lfield *weir_sql_program_columns(const weir_sql_program *p);
+/* Appends the rows of in that pass the filter, projected, to out (initialised with
+ * weir_sql_program_columns). Row kinds pass through. A runtime error (a failed CAST,
+ * division by zero) names line:column, the function and the row's value. */
+int weir_sql_program_run(weir_sql_program *p, const weir_sql_batch *in, weir_sql_batch *out, weir_err *err);
+/* The number of instructions, and how many instruction dispatches all runs made (a
+ * per-batch evaluator dispatches instructions × batches, independent of the rows). */
+int weir_sql_program_ninstrs(const weir_sql_program *p);
+long weir_sql_program_dispatches(const weir_sql_program *p);
+/* The program as text, one instruction a line (for tests and EXPLAIN later). */
+void weir_sql_program_print(weir_buf *out, const weir_sql_program *p);
 
 /* ---- printing (ast.c) ------------------------------------------------------------- */
 

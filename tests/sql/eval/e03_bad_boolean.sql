@@ -1,0 +1,1 @@
+SELECT CAST(s AS BOOLEAN) FROM (VALUES ('true'), ('maybe')) AS t(s);

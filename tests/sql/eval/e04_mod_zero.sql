@@ -1,0 +1,1 @@
+SELECT MOD(a, 0) FROM (VALUES (5)) AS t(a);

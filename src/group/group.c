@@ -839,6 +839,7 @@ int weir_group_coordinator_new(const weir_config *cfg, weir_loop *loop, weir_log
     gc->retention_ms = (int64_t)cfg->offsets_retention_minutes * 60000;
     gc->retention_check_ms = cfg->offsets_retention_check_interval_ms;
     offsets_start(gc);
+    offsets_watch_deletions(gc, true);
     *out = gc;
     return WEIR_OK;
 }
@@ -848,6 +849,7 @@ bool weir_group_coordinator_loaded(const weir_group_coordinator *gc) { return gc
 void weir_group_coordinator_stop(weir_group_coordinator *gc) {
     if (!gc || gc->stopping) return;
     gc->stopping = true;
+    offsets_watch_deletions(gc, false);
     if (gc->retention_timer) weir_timer_cancel(gc->loop, gc->retention_timer);
     gc->retention_timer = NULL;
     for (ggroup *g = gc->groups; g; g = g->next) {

@@ -101,6 +101,8 @@ void offsets_set(ggroup *g, weir_str topic, int32_t partition, int64_t offset, i
 void offsets_remove(ggroup *g, weir_str topic, int32_t partition);
 void offsets_free(ggroup *g);
 void offsets_start(weir_group_coordinator *gc);
+/* Drops a deleted topic's committed offsets (on: from now on; off: no longer). */
+void offsets_watch_deletions(weir_group_coordinator *gc, bool on);
 
 char *gstrdup(weir_str s); /* NULL for a null string */
 

@@ -280,6 +280,34 @@ void weir_group_delete(weir_group_coordinator *gc, weir_str group_id, void (*don
     weir_log_meta_job(gc->log, delete_run, dj, delete_done, dj);
 }
 
+/* A deleted topic's committed offsets go with it, in memory and in the metadata store, as
+ * in Kafka: consumers of a topic created again under the same name start from their
+ * reset policy, not from offsets of the old one. @thread loop */
+static void on_topic_deleted(void *arg, const char *topic) {
+    weir_group_coordinator *gc = arg;
+    ggroup *next;
+    for (ggroup *g = gc->groups; g; g = next) {
+        next = g->next;
+        int n = 0;
+        for (int i = 0; i < g->noffsets; i++) n += strcmp(g->offsets[i].topic, topic) == 0;
+        if (n == 0) continue;
+        delete_job *dj = delete_job_new(g->id, n);
+        for (int i = g->noffsets - 1; i >= 0; i--) {
+            if (strcmp(g->offsets[i].topic, topic) != 0) continue;
+            int32_t partition = g->offsets[i].partition;
+            delete_job_add(dj, topic, partition);
+            offsets_remove(g, weir_str_from_cstr(dj->topics[dj->nrows - 1]), partition);
+        }
+        weir_info("group", "group '%s': dropped %d committed offsets of deleted topic %s", g->id, n, topic);
+        weir_log_meta_job(gc->log, delete_run, dj, delete_done, dj);
+        group_maybe_remove(gc, g);
+    }
+}
+
+void offsets_watch_deletions(weir_group_coordinator *gc, bool on) {
+    weir_log_set_topic_deleted_hook(gc->log, on ? on_topic_deleted : NULL, on ? gc : NULL);
+}
+
 /* The topics a consumer-protocol member subscribes to, from its subscription metadata
  * (version int16, topics array of strings): true if `topic` is among them. */
 static bool subscribed_to(const uint8_t *p, int32_t len, const char *topic) {

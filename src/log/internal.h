@@ -94,6 +94,9 @@ struct weir_log {
     int64_t cache_bytes;
     /* catch-up cache: chunks read from objects for consumers behind the tail (read.c) */
     struct weir_catchup *catchup;
+    /* told when a topic deletion is durable (weir_log_set_topic_deleted_hook) */
+    void (*topic_deleted_fn)(void *arg, const char *topic);
+    void *topic_deleted_arg;
     /* long-poll watchers */
     weir_log_watch watchers;
     /* threads */

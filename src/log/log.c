@@ -508,8 +508,12 @@ static void admin_done(void *arg, int rc, const weir_err *err) {
         }
         break;
     case ADMIN_DELETE:
-        if (rc == WEIR_OK) weir_info("log", "deleted topic %s", t->name);
-        else weir_error("log", "deleting topic %s failed: %s", t->name, err->msg);
+        if (rc == WEIR_OK) {
+            weir_info("log", "deleted topic %s", t->name);
+            if (log->topic_deleted_fn) log->topic_deleted_fn(log->topic_deleted_arg, t->name);
+        } else {
+            weir_error("log", "deleting topic %s failed: %s", t->name, err->msg);
+        }
         break;
     case ADMIN_PARTITIONS:
         if (rc == WEIR_OK && !t->deleted && a->partitions > t->npartitions) {
@@ -578,4 +582,9 @@ void weir_log_topic_add_partitions(weir_log *log, weir_topic *t, int32_t partiti
                                    void *arg) {
     weir_topic_ref(t);
     admin_submit(log, t, ADMIN_PARTITIONS, partitions, done, arg);
+}
+
+void weir_log_set_topic_deleted_hook(weir_log *log, void (*fn)(void *arg, const char *topic), void *arg) {
+    log->topic_deleted_fn = fn;
+    log->topic_deleted_arg = arg;
 }

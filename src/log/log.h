@@ -223,6 +223,10 @@ struct weir_meta;
 typedef int (*weir_log_meta_fn)(struct weir_meta *meta, void *arg, weir_err *err);
 void weir_log_meta_job(weir_log *log, weir_log_meta_fn fn, void *arg, weir_log_done_fn done, void *done_arg);
 
+/* One observer told, on the loop thread, once a topic's deletion is durable: the group
+ * coordinator drops the topic's committed offsets, as Kafka does. fn NULL unsets it. */
+void weir_log_set_topic_deleted_hook(weir_log *log, void (*fn)(void *arg, const char *topic), void *arg);
+
 void weir_topic_ref(weir_topic *t);
 void weir_topic_unref(weir_log *log, weir_topic *t);
 

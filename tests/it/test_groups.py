@@ -222,6 +222,41 @@ def test_commits_survive_restart(fresh_broker, topic):
         c.close()
 
 
+def test_deleted_topic_takes_its_committed_offsets(fresh_broker, topic):
+    """As in Kafka, deleting a topic drops the groups' committed offsets for it: a topic
+    created again under the same name does not inherit them (also after a restart)."""
+    b = fresh_broker
+    create_topic(b.bootstrap, topic, partitions=2)
+    other = topic + "-kept"
+    create_topic(b.bootstrap, other, partitions=1)
+    group = "g-" + topic
+    conf = {"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False}
+    c = Consumer(conf)
+    try:
+        c.commit(offsets=[TopicPartition(topic, 0, 5), TopicPartition(topic, 1, 7), TopicPartition(other, 0, 3)],
+                 asynchronous=False)
+        got = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=20)
+        assert [tp.offset for tp in got] == [5, 7]
+    finally:
+        c.close()
+    a = admin(b.bootstrap)  # kept alive until its futures resolve
+    for _t, f in a.delete_topics([topic], operation_timeout=20).items():
+        f.result()
+    create_topic(b.bootstrap, topic, partitions=2)
+
+    def committed():
+        c = Consumer(conf)
+        try:
+            tps = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1), TopicPartition(other, 0)],
+                              timeout=20)
+            return [tp.offset for tp in tps]
+        finally:
+            c.close()
+    assert committed() == [-1001, -1001, 3]  # none for the new topic; the other topic's kept
+    b.restart()
+    assert committed() == [-1001, -1001, 3]
+
+
 def test_static_member_restart_rejoins_without_rebalance(broker, topic, members):
     create_topic(broker.bootstrap, topic, partitions=4)
     group = "g-" + topic

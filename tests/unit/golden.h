@@ -141,4 +141,34 @@ static inline int golden_run(const char *dir, golden_render_fn render, bool e_na
     return errors;
 }
 
+/* A seeded random edit of src: `edits` times, delete, replace or insert one character
+ * (inserted and replacing characters come from alphabet). Returns a malloc'd copy, not
+ * NUL-terminated, of *out_len bytes; *seed advances, so runs are repeatable. */
+static inline char *golden_mutate(const char *src, size_t len, int edits, const char *alphabet, uint64_t *seed,
+                                  size_t *out_len) {
+    size_t nalpha = strlen(alphabet);
+    char *copy = malloc(len + (size_t)edits + 1);
+    if (!copy) abort();
+    memcpy(copy, src, len);
+    size_t clen = len;
+    for (int e = 0; e < edits; e++) {
+        *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t at = clen ? (size_t)(*seed >> 33) % clen : 0;
+        int op = (int)((*seed >> 20) % 3);
+        char c = alphabet[(*seed >> 8) % nalpha];
+        if (op == 0 && clen > 1) {
+            memmove(copy + at, copy + at + 1, clen - at - 1);
+            clen--;
+        } else if (op == 1 && clen > 0) {
+            copy[at] = c;
+        } else {
+            memmove(copy + at + 1, copy + at, clen - at);
+            copy[at] = c;
+            clen++;
+        }
+    }
+    *out_len = clen;
+    return copy;
+}
+
 #endif

@@ -100,26 +100,8 @@ TEST(prefixes_and_mutations) {
             tried++;
         }
         for (int m = 0; m < 100; m++) {
-            char *copy = malloc(len + 1);
-            memcpy(copy, src, len);
-            size_t clen = len;
-            for (int edits = 0; edits < 2; edits++) {
-                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                size_t at = (size_t)(seed >> 33) % clen;
-                int op = (int)((seed >> 20) % 3);
-                char c = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
-                if (op == 0 && clen > 1) {
-                    memmove(copy + at, copy + at + 1, clen - at - 1);
-                    clen--;
-                } else if (op == 1) {
-                    copy[at] = c;
-                } else {
-                    copy = realloc(copy, clen + 1);
-                    memmove(copy + at + 1, copy + at, clen - at);
-                    copy[at] = c;
-                    clen++;
-                }
-            }
+            size_t clen;
+            char *copy = golden_mutate(src, len, 2, alphabet, &seed, &clen);
             CHECK(clean_result(copy, clen));
             free(copy);
             tried++;

@@ -57,6 +57,8 @@ void meta_id_str(const uint8_t id[16], char out[37]);
 /* Sets err to "<context>: <sqlite's message>" and returns WEIR_ERROR. */
 int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void meta_bind_id(sqlite3_stmt *s, int col, const uint8_t id[16]);
+/* A core statement (ST_*) ready to bind: reset, bindings cleared. */
+sqlite3_stmt *meta_stmt(weir_meta *m, int which);
 /* Steps a statement that returns no rows; the message is taken before the reset. */
 int meta_step_done(weir_meta *m, sqlite3_stmt *s, weir_err *err, const char *what);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on the handle (callers hold m->lock). */

@@ -26,9 +26,7 @@ enum {
     LS_ADVANCE,
     LS_RANGES_DROP,
     SW_RANGES_DELETE,
-    SW_OBJECT_INSERT,
     SW_MAX_OBJECT,
-    SW_RANGE_INSERT,
     DOOM_SELECT,
     DOOM_INSERT,
     DOOM_OBJECT_DELETE,
@@ -47,10 +45,7 @@ static const char *const LC_SQL[LC_COUNT] = {
     [LS_RANGES_DROP] = "DELETE FROM ranges WHERE topic_id = ?1 AND \"partition\" = ?2 AND end_offset <= ?3",
     [SW_RANGES_DELETE] = "DELETE FROM ranges WHERE topic_id = ?1 AND \"partition\" = ?2 AND base_offset >= ?3 "
                          "AND end_offset <= ?4",
-    [SW_OBJECT_INSERT] = "INSERT INTO objects(id, key, size, created_ms) VALUES(?1, ?2, ?3, ?4)",
     [SW_MAX_OBJECT] = "UPDATE counters SET value = max(value, ?1) WHERE name = 'max_object_id'",
-    [SW_RANGE_INSERT] = "INSERT INTO ranges(topic_id, \"partition\", base_offset, end_offset, object_id, "
-                        "position, length, max_timestamp) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [DOOM_SELECT] = "SELECT id, key FROM objects WHERE NOT EXISTS "
                     "(SELECT 1 FROM ranges WHERE ranges.object_id = objects.id) ORDER BY id",
     [DOOM_INSERT] = "INSERT OR IGNORE INTO doomed_objects(id, key, since_ms) VALUES(?1, ?2, ?3)",
@@ -150,7 +145,7 @@ static int swap_locked(weir_meta *m, int64_t object_id, const char *key, int64_t
         meta_rollback(m);
         return weir_err_set(err, "%s: %d of the ranges are still there; not swapped", what, deleted), WEIR_EAGAIN;
     }
-    s = lc_stmt(m, SW_OBJECT_INSERT);
+    s = meta_stmt(m, ST_OBJECT_INSERT); /* the core's: same row as a WAL object's */
     sqlite3_bind_int64(s, 1, object_id);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, size);
@@ -159,7 +154,7 @@ static int swap_locked(weir_meta *m, int64_t object_id, const char *key, int64_t
     s = lc_stmt(m, SW_MAX_OBJECT);
     sqlite3_bind_int64(s, 1, object_id);
     if (meta_step_done(m, s, err, what) != WEIR_OK) goto fail;
-    s = lc_stmt(m, SW_RANGE_INSERT);
+    s = meta_stmt(m, ST_RANGE_INSERT);
     meta_bind_id(s, 1, r->topic_id);
     sqlite3_bind_int(s, 2, r->partition);
     sqlite3_bind_int64(s, 3, r->base_offset);

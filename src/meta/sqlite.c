@@ -124,7 +124,7 @@ int meta_fail(weir_meta *m, weir_err *err, const char *fmt, ...) {
 }
 
 /* Returns a cached statement ready to bind (reset, bindings cleared). */
-static sqlite3_stmt *meta_stmt(weir_meta *m, int which) {
+sqlite3_stmt *meta_stmt(weir_meta *m, int which) {
     sqlite3_stmt *s = m->st[which];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);

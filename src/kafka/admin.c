@@ -8,48 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct admin_state {
-    kreq *r;
-    void *resp;
-    int pending;
-} admin_state;
-
-typedef struct admin_wait {
-    admin_state *st;
-    int16_t *error_code;
-    weir_str *error_message;
-} admin_wait;
-
-static admin_state *admin_state_new(kreq *r, void *resp) {
-    admin_state *st = weir_arena_alloc(&r->arena, sizeof *st);
-    st->r = r;
-    st->resp = resp;
-    st->pending = 1; /* held until every operation is started */
-    r->state = st;
-    return st;
-}
-
-static void admin_release(admin_state *st) {
-    if (--st->pending == 0) weir_kafka_respond(st->r, st->resp);
-}
-
-static void admin_done(void *arg, int rc, const weir_err *err) {
-    admin_wait *w = arg;
-    if (rc != WEIR_OK) {
-        *w->error_code = KERR_UNKNOWN_SERVER_ERROR;
-        if (w->error_message) *w->error_message = weir_str_from_cstr(weir_arena_sprintf(&w->st->r->arena, "%s", err->msg));
-    }
-    admin_release(w->st);
-}
-
-static admin_wait *admin_wait_new(admin_state *st, int16_t *error_code, weir_str *error_message) {
-    admin_wait *w = weir_arena_alloc(&st->r->arena, sizeof *w);
-    w->st = st;
-    w->error_code = error_code;
-    w->error_message = error_message;
-    st->pending++;
-    return w;
-}
 
 static weir_str kmsg(kreq *r, const weir_err *err) { return weir_str_from_cstr(weir_arena_sprintf(&r->arena, "%s", err->msg)); }
 
@@ -60,7 +18,7 @@ void weir_kafka_handle_create_topics(kreq *r) {
     weir_kafka_server *srv = r->srv;
     struct weir_create_topics_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
     weir_create_topics_response_init(resp);
-    admin_state *st = admin_state_new(r, resp);
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t nt = req->topics_count > 0 ? req->topics_count : 0;
     resp->topics_count = nt;
     resp->topics = KALLOC(r, struct weir_create_topics_response_creatable_topic_result, nt,
@@ -127,10 +85,10 @@ void weir_kafka_handle_create_topics(kreq *r) {
             }
         }
         if (req->validate_only) continue;
-        weir_log_topic_create(srv->log, ct->name, partitions, cfgs, ncfg, res->topic_id, admin_done,
-                              admin_wait_new(st, &res->error_code, &res->error_message));
+        weir_log_topic_create(srv->log, ct->name, partitions, cfgs, ncfg, res->topic_id, weir_kafka_pending_done,
+                              weir_kafka_pending_wait_new(st, &res->error_code, &res->error_message));
     }
-    admin_release(st);
+    weir_kafka_pending_release(st);
 }
 
 /* ---- DeleteTopics ------------------------------------------------------------------------------- */
@@ -140,7 +98,7 @@ void weir_kafka_handle_delete_topics(kreq *r) {
     weir_kafka_server *srv = r->srv;
     struct weir_delete_topics_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
     weir_delete_topics_response_init(resp);
-    admin_state *st = admin_state_new(r, resp);
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t n = r->version >= 6 ? req->topics_count : req->topic_names_count;
     if (n < 0) n = 0;
     resp->responses_count = n;
@@ -171,9 +129,9 @@ void weir_kafka_handle_delete_topics(kreq *r) {
         }
         res->name = weir_str_from_cstr(weir_arena_sprintf(&r->arena, "%s", t->name));
         memcpy(res->topic_id, t->id, 16);
-        weir_log_topic_delete(srv->log, t, admin_done, admin_wait_new(st, &res->error_code, &res->error_message));
+        weir_log_topic_delete(srv->log, t, weir_kafka_pending_done, weir_kafka_pending_wait_new(st, &res->error_code, &res->error_message));
     }
-    admin_release(st);
+    weir_kafka_pending_release(st);
 }
 
 /* ---- CreatePartitions ------------------------------------------------------------------------------ */
@@ -183,7 +141,7 @@ void weir_kafka_handle_create_partitions(kreq *r) {
     weir_kafka_server *srv = r->srv;
     struct weir_create_partitions_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
     weir_create_partitions_response_init(resp);
-    admin_state *st = admin_state_new(r, resp);
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t n = req->topics_count > 0 ? req->topics_count : 0;
     resp->results_count = n;
     resp->results = KALLOC(r, struct weir_create_partitions_response_create_partitions_topic_result, n,
@@ -212,10 +170,10 @@ void weir_kafka_handle_create_partitions(kreq *r) {
             continue;
         }
         if (req->validate_only) continue;
-        weir_log_topic_add_partitions(srv->log, t, ct->count, admin_done,
-                                      admin_wait_new(st, &res->error_code, &res->error_message));
+        weir_log_topic_add_partitions(srv->log, t, ct->count, weir_kafka_pending_done,
+                                      weir_kafka_pending_wait_new(st, &res->error_code, &res->error_message));
     }
-    admin_release(st);
+    weir_kafka_pending_release(st);
 }
 
 /* ---- DescribeConfigs --------------------------------------------------------------------------------- */

@@ -13,31 +13,6 @@
 enum { RES_TOPIC = 2, RES_BROKER = 4, RES_BROKER_LOGGER = 8 };
 enum { OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3 };
 
-typedef struct ac_state {
-    kreq *r;
-    void *resp;
-    int pending;
-} ac_state;
-
-typedef struct ac_wait {
-    ac_state *st;
-    int16_t *error_code;
-    weir_str *error_message;
-} ac_wait;
-
-static void ac_release(ac_state *st) {
-    if (--st->pending == 0) weir_kafka_respond(st->r, st->resp);
-}
-
-static void ac_done(void *arg, int rc, const weir_err *err) {
-    ac_wait *w = arg;
-    if (rc != WEIR_OK) {
-        *w->error_code = KERR_UNKNOWN_SERVER_ERROR;
-        *w->error_message = weir_str_from_cstr(weir_arena_sprintf(&w->st->r->arena, "%s", err->msg));
-    }
-    ac_release(w->st);
-}
-
 /* A working copy of a topic's explicit configs, edited by the request's operations. */
 typedef struct cfgset {
     weir_topic_config *c;
@@ -118,7 +93,7 @@ static bool resource_refused(kreq *r, int8_t type, weir_str name, int16_t *code,
 }
 
 /* Validates the resulting set and, unless validate_only, starts the durable change. */
-static void apply_set(kreq *r, ac_state *st, weir_topic *t, cfgset *s, bool validate_only, int16_t *code,
+static void apply_set(kreq *r, weir_kafka_pending *st, weir_topic *t, cfgset *s, bool validate_only, int16_t *code,
                       weir_str *msg) {
     weir_err err;
     for (int i = 0; i < s->n; i++)
@@ -128,12 +103,8 @@ static void apply_set(kreq *r, ac_state *st, weir_topic *t, cfgset *s, bool vali
             return;
         }
     if (validate_only) return;
-    ac_wait *w = weir_arena_alloc(&r->arena, sizeof *w);
-    w->st = st;
-    w->error_code = code;
-    w->error_message = msg;
-    st->pending++;
-    weir_log_topic_set_configs(r->srv->log, t, s->c, s->n, ac_done, w);
+    weir_log_topic_set_configs(r->srv->log, t, s->c, s->n, weir_kafka_pending_done,
+                               weir_kafka_pending_wait_new(st, code, msg));
 }
 
 static weir_topic *find_topic(kreq *r, weir_str name, int16_t *code, weir_str *msg) {
@@ -151,11 +122,7 @@ void weir_kafka_handle_alter_configs(kreq *r) {
     struct weir_alter_configs_request *req = r->msg;
     struct weir_alter_configs_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
     weir_alter_configs_response_init(resp);
-    ac_state *st = weir_arena_alloc(&r->arena, sizeof *st);
-    st->r = r;
-    st->resp = resp;
-    st->pending = 1;
-    r->state = st;
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t n = req->resources_count > 0 ? req->resources_count : 0;
     resp->responses_count = n;
     resp->responses = KALLOC(r, struct weir_alter_configs_response_alter_configs_resource_response, n,
@@ -184,7 +151,7 @@ void weir_kafka_handle_alter_configs(kreq *r) {
         }
         apply_set(r, st, t, &s, req->validate_only, &res->error_code, &res->error_message);
     }
-    ac_release(st);
+    weir_kafka_pending_release(st);
 }
 
 /* ---- IncrementalAlterConfigs ------------------------------------------------------------------------ */
@@ -194,11 +161,7 @@ void weir_kafka_handle_incremental_alter_configs(kreq *r) {
     weir_log *log = r->srv->log;
     struct weir_incremental_alter_configs_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
     weir_incremental_alter_configs_response_init(resp);
-    ac_state *st = weir_arena_alloc(&r->arena, sizeof *st);
-    st->r = r;
-    st->resp = resp;
-    st->pending = 1;
-    r->state = st;
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t n = req->resources_count > 0 ? req->resources_count : 0;
     resp->responses_count = n;
     resp->responses = KALLOC(r, struct weir_incremental_alter_configs_response_alter_configs_resource_response, n,
@@ -261,5 +224,5 @@ void weir_kafka_handle_incremental_alter_configs(kreq *r) {
         }
         apply_set(r, st, t, &s, req->validate_only, &res->error_code, &res->error_message);
     }
-    ac_release(st);
+    weir_kafka_pending_release(st);
 }

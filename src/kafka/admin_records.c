@@ -11,43 +11,31 @@ enum { KERR_UNKNOWN_LEADER_EPOCH = 74, KERR_UNSUPPORTED_ENDPOINT_TYPE = 119 };
 
 /* ---- DeleteRecords ---------------------------------------------------------------------------- */
 
-typedef struct dr_state {
-    kreq *r;
-    struct weir_delete_records_response resp;
-    int pending;
-} dr_state;
-
 typedef struct dr_wait {
-    dr_state *st;
+    weir_kafka_pending *st;
     struct weir_delete_records_response_delete_records_partition_result *pr;
 } dr_wait;
-
-static void dr_release(dr_state *st) {
-    if (--st->pending == 0) weir_kafka_respond(st->r, &st->resp);
-}
 
 static void dr_done(void *arg, int16_t error, int64_t log_start) {
     dr_wait *w = arg;
     w->pr->error_code = error;
     w->pr->low_watermark = log_start;
-    dr_release(w->st);
+    weir_kafka_pending_release(w->st);
 }
 
 void weir_kafka_handle_delete_records(kreq *r) {
     struct weir_delete_records_request *req = r->msg;
     weir_log *log = r->srv->log;
-    dr_state *st = weir_arena_alloc(&r->arena, sizeof *st);
-    st->r = r;
-    st->pending = 1; /* held until every deletion is started */
-    r->state = st;
-    weir_delete_records_response_init(&st->resp);
+    struct weir_delete_records_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
+    weir_delete_records_response_init(resp);
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t nt = req->topics_count > 0 ? req->topics_count : 0;
-    st->resp.topics_count = nt;
-    st->resp.topics = KALLOC(r, struct weir_delete_records_response_delete_records_topic_result, nt,
+    resp->topics_count = nt;
+    resp->topics = KALLOC(r, struct weir_delete_records_response_delete_records_topic_result, nt,
                              weir_delete_records_response_delete_records_topic_result_init);
     for (int32_t i = 0; i < nt; i++) {
         struct weir_delete_records_request_delete_records_topic *dt = &req->topics[i];
-        struct weir_delete_records_response_delete_records_topic_result *tr = &st->resp.topics[i];
+        struct weir_delete_records_response_delete_records_topic_result *tr = &resp->topics[i];
         int32_t np = dt->partitions_count > 0 ? dt->partitions_count : 0;
         tr->name = dt->name;
         tr->partitions_count = np;
@@ -70,7 +58,7 @@ void weir_kafka_handle_delete_records(kreq *r) {
             weir_log_delete_records(log, t->partitions[index], dt->partitions[k].offset, dr_done, w);
         }
     }
-    dr_release(st);
+    weir_kafka_pending_release(st);
 }
 
 /* ---- OffsetForLeaderEpoch ----------------------------------------------------------------------- */

@@ -188,14 +188,8 @@ void weir_kafka_handle_fetch(kreq *r) {
 
 /* ---- ListOffsets -------------------------------------------------------------------------------- */
 
-typedef struct lo_state {
-    kreq *r;
-    struct weir_list_offsets_response resp;
-    int pending;
-} lo_state;
-
 typedef struct lo_wait {
-    lo_state *st;
+    weir_kafka_pending *st; /* the shared pending count: answers when every lookup is done */
     struct weir_list_offsets_response_list_offsets_partition_response *pr;
 } lo_wait;
 
@@ -212,27 +206,24 @@ static void lo_set(kreq *r, struct weir_list_offsets_response_list_offsets_parti
 
 static void lo_found(void *arg, int16_t error, int64_t offset, int64_t ts) {
     lo_wait *w = arg;
-    lo_state *st = w->st;
     w->pr->error_code = error;
-    lo_set(st->r, w->pr, offset, ts);
-    if (--st->pending == 0) weir_kafka_respond(st->r, &st->resp);
+    lo_set(w->st->r, w->pr, offset, ts);
+    weir_kafka_pending_release(w->st);
 }
 
 void weir_kafka_handle_list_offsets(kreq *r) {
     struct weir_list_offsets_request *req = r->msg;
     weir_log *log = r->srv->log;
-    lo_state *st = weir_arena_alloc(&r->arena, sizeof *st);
-    st->r = r;
-    r->state = st;
-    weir_list_offsets_response_init(&st->resp);
+    struct weir_list_offsets_response *resp = weir_arena_alloc(&r->arena, sizeof *resp);
+    weir_list_offsets_response_init(resp);
+    weir_kafka_pending *st = weir_kafka_pending_new(r, resp);
     int32_t nt = req->topics_count > 0 ? req->topics_count : 0;
-    st->resp.topics_count = nt;
-    st->resp.topics = KALLOC(r, struct weir_list_offsets_response_list_offsets_topic_response, nt,
+    resp->topics_count = nt;
+    resp->topics = KALLOC(r, struct weir_list_offsets_response_list_offsets_topic_response, nt,
                              weir_list_offsets_response_list_offsets_topic_response_init);
-    st->pending = 1; /* held until every lookup is started */
     for (int32_t i = 0; i < nt; i++) {
         struct weir_list_offsets_request_list_offsets_topic *lt = &req->topics[i];
-        struct weir_list_offsets_response_list_offsets_topic_response *tr = &st->resp.topics[i];
+        struct weir_list_offsets_response_list_offsets_topic_response *tr = &resp->topics[i];
         int32_t np = lt->partitions_count > 0 ? lt->partitions_count : 0;
         tr->name = lt->name;
         tr->partitions_count = np;
@@ -263,5 +254,5 @@ void weir_kafka_handle_list_offsets(kreq *r) {
             }
         }
     }
-    if (--st->pending == 0) weir_kafka_respond(r, &st->resp);
+    weir_kafka_pending_release(st);
 }

@@ -110,6 +110,24 @@ void weir_kafka_handle_list_groups(kreq *r);
 void weir_kafka_handle_delete_groups(kreq *r);
 void weir_kafka_handle_offset_delete(kreq *r);
 
+/* A request that answers after several asynchronous parts (admin changes, offset
+ * lookups): it responds once all are done. The state holds one count for the request
+ * itself until weir_kafka_pending_release, so parts finishing at once cannot answer early. */
+typedef struct weir_kafka_pending {
+    kreq *r;
+    void *resp;
+    int pending;
+} weir_kafka_pending;
+typedef struct weir_kafka_pending_wait {
+    weir_kafka_pending *st;
+    int16_t *error_code;     /* set to UNKNOWN_SERVER_ERROR if the change fails */
+    weir_str *error_message; /* and the failure's message, if not NULL */
+} weir_kafka_pending_wait;
+weir_kafka_pending *weir_kafka_pending_new(kreq *r, void *resp);
+weir_kafka_pending_wait *weir_kafka_pending_wait_new(weir_kafka_pending *st, int16_t *error_code, weir_str *error_message);
+void weir_kafka_pending_done(void *arg, int rc, const weir_err *err); /* a weir_log_done_fn */
+void weir_kafka_pending_release(weir_kafka_pending *st);
+
 /* Allocates n zeroed elements of a generated struct from the request's arena and runs
  * its _init (defaults) on each. */
 #define KALLOC(r, type, n, initfn) kalloc_init((r), sizeof(type), (n), (void (*)(void *))(initfn))

@@ -133,6 +133,40 @@ void weir_kafka_no_response(kreq *r) {
     kreq_complete(r);
 }
 
+/* ---- requests that answer after several asynchronous parts (admin changes, ListOffsets) ---- */
+
+weir_kafka_pending *weir_kafka_pending_new(kreq *r, void *resp) {
+    weir_kafka_pending *st = weir_arena_alloc(&r->arena, sizeof *st);
+    st->r = r;
+    st->resp = resp;
+    st->pending = 1; /* held until every operation is started */
+    r->state = st;
+    return st;
+}
+
+void weir_kafka_pending_release(weir_kafka_pending *st) {
+    if (--st->pending == 0) weir_kafka_respond(st->r, st->resp);
+}
+
+void weir_kafka_pending_done(void *arg, int rc, const weir_err *err) {
+    weir_kafka_pending_wait *w = arg;
+    if (rc != WEIR_OK) {
+        *w->error_code = KERR_UNKNOWN_SERVER_ERROR;
+        if (w->error_message)
+            *w->error_message = weir_str_from_cstr(weir_arena_sprintf(&w->st->r->arena, "%s", err->msg));
+    }
+    weir_kafka_pending_release(w->st);
+}
+
+weir_kafka_pending_wait *weir_kafka_pending_wait_new(weir_kafka_pending *st, int16_t *error_code, weir_str *error_message) {
+    weir_kafka_pending_wait *w = weir_arena_alloc(&st->r->arena, sizeof *w);
+    w->st = st;
+    w->error_code = error_code;
+    w->error_message = error_message;
+    st->pending++;
+    return w;
+}
+
 /* ---- ApiVersions ----------------------------------------------------------------------------- */
 
 void weir_kafka_handle_api_versions(kreq *r) {

@@ -97,6 +97,10 @@ void weir_sql_batch_clear(weir_sql_batch *b) {
     b->heap.len = 0;
 }
 
+void weir_sql_batch_truncate(weir_sql_batch *b, int nrows) {
+    if (nrows >= 0 && nrows < b->nrows) b->nrows = nrows;
+}
+
 int weir_sql_batch_add_row(weir_sql_batch *b) {
     if (b->nrows == b->cap) alloc_cols(b, b->cap * 2);
     int r = b->nrows++;

@@ -26,6 +26,12 @@ static int find_index(const weir_sql_catalog *cat, const char *name) {
     return -1;
 }
 
+const char *weir_sql_table_option(const weir_sql_table *t, const char *key) {
+    for (int i = 0; i < t->noptions; i++)
+        if (!strcmp(t->options[i].key, key)) return t->options[i].value;
+    return NULL;
+}
+
 weir_sql_table *weir_sql_catalog_find(const weir_sql_catalog *cat, const char **parts, int nparts) {
     const char *name = plain_name(parts, nparts);
     if (!name) return NULL;

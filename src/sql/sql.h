@@ -3,9 +3,12 @@
  * lives in the caller's arena and dies with it; errors name line:column and what was
  * expected. The binder (bind*.c, catalog.c, types.c) resolves names and types against a
  * session catalog into a bound tree; batch.c and expr*.c hold columnar batches and compile
- * bound expressions into per-batch programs; planning builds on them (not yet written). */
+ * bound expressions into per-batch programs; plan.c builds physical plans, the engine
+ * (engine.c and one file per operator) runs them over connectors, session.c runs scripts. */
 #ifndef WEIR_SQL_H
 #define WEIR_SQL_H
+
+#include <stdio.h>
 
 #include "base/base.h"
 
@@ -628,6 +631,9 @@ typedef struct weir_sql_batch {
 int weir_sql_batch_init(weir_sql_batch *b, const weir_sql_lfield *cols, int ncols, int cap, weir_err *err);
 void weir_sql_batch_free(weir_sql_batch *b);
 void weir_sql_batch_clear(weir_sql_batch *b); /* no rows, heap emptied, same columns */
+/* Drops the rows from nrows on (a source undoing a row it could not decode); their
+ * string bytes stay in the heap until the next clear. */
+void weir_sql_batch_truncate(weir_sql_batch *b, int nrows);
 /* Appends a row of NULLs with kind +I; returns its index (grows the batch if full). */
 int weir_sql_batch_add_row(weir_sql_batch *b);
 /* Appends rows [from, from + n) of src (same column types) to b. */
@@ -673,6 +679,191 @@ int weir_sql_program_ninstrs(const weir_sql_program *p);
 long weir_sql_program_dispatches(const weir_sql_program *p);
 /* The program as text, one instruction a line (for tests and EXPLAIN later). */
 void weir_sql_program_print(weir_buf *out, const weir_sql_program *p);
+
+/* ---- connectors (the engine's side; implementations live in src/connect) ----------- */
+
+/* A connector turns a catalog table's WITH ('connector' = '<name>', ...) into sources
+ * and sinks. src/connect registers the built-in ones (weir_connect_register_all); the
+ * engine finds them by name. The engine never talks Kafka itself.
+ *
+ * A source has splits (a Kafka source: its topic partitions; datagen: slices of its
+ * sequence) that the engine spreads over its worker threads; each worker opens one reader
+ * over its splits and reads batches from it. A sink has one writer per worker. */
+
+typedef struct weir_sql_job weir_sql_job;
+
+/* What a connector is opened with. The batches a source reader fills, and the batches a
+ * sink writer receives, have one column per table column (table->columns, in order):
+ * a source fills the PHYSICAL and METADATA columns that needed[] asks for and leaves the
+ * others NULL (the engine computes COMPUTED columns after it); a sink gets the INSERT's
+ * values in the PHYSICAL and writable METADATA columns and NULL in the others. */
+typedef struct weir_sql_conn_ctx {
+    const weir_sql_table *table;   /* columns, primary key, WITH options */
+    const bool *needed;            /* source: per table column, read by the query; sink: NULL */
+    int nworkers;                  /* how many workers the job runs (readers/writers <= it) */
+    weir_sql_job *job;             /* job services: configuration, counters, output */
+} weir_sql_conn_ctx;
+
+/* A table's WITH option value, or NULL when not given. */
+const char *weir_sql_table_option(const weir_sql_table *t, const char *key);
+
+typedef struct weir_sql_source_ops {
+    /* Prepares the source (e.g. fetches Kafka metadata and start offsets) and says how
+     * many splits it has (0 is allowed: nothing to read). Runs on the job's start thread. */
+    int (*open)(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err);
+    /* A reader of the given splits, used only by worker `worker`. @thread worker */
+    int (*open_reader)(void *source, int worker, const int *splits, int nsplits, void **reader, weir_err *err);
+    /* Appends up to max rows to out (which has the table's columns), waiting at most
+     * timeout_ms for the first. Returns the rows appended (0: none yet), WEIR_SQL_END when
+     * every split reached its end (bounded sources), or WEIR_ERROR (err names the table,
+     * topic, partition, offset and reason). @thread worker */
+    int (*read)(void *reader, weir_sql_batch *out, int max, int timeout_ms, weir_err *err);
+    /* Every row read so far has been written and flushed by the sinks: commit the
+     * position (Kafka: the group's offsets when properties.group.id is set). May be NULL.
+     * @thread worker */
+    int (*commit)(void *reader, weir_err *err);
+    void (*close_reader)(void *reader); /* @thread worker */
+    void (*close)(void *source);
+} weir_sql_source_ops;
+
+#define WEIR_SQL_END (-100)
+
+typedef struct weir_sql_sink_ops {
+    /* Prepares the sink (e.g. creates the Kafka producer, checks the topic). */
+    int (*open)(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err);
+    int (*open_writer)(void *sink, int worker, void **writer, weir_err *err); /* @thread worker */
+    /* Writes the batch's rows (each with its row kind). May buffer. @thread worker */
+    int (*write)(void *writer, const weir_sql_batch *b, weir_err *err);
+    /* Makes every row written so far durable and visible (Kafka: delivered and
+     * acknowledged; filesystem: in a finished file or an in-progress file that the next
+     * flush or close finishes). The engine calls it before committing sources, and at the
+     * end. @thread worker */
+    int (*flush)(void *writer, weir_err *err);
+    void (*close_writer)(void *writer); /* after a last flush; @thread worker */
+    int (*close)(void *sink, weir_err *err);
+} weir_sql_sink_ops;
+
+typedef struct weir_sql_connector {
+    const char *name;                   /* the 'connector' option's value */
+    const weir_sql_source_ops *source;  /* NULL: cannot be read */
+    const weir_sql_sink_ops *sink;      /* NULL: cannot be written */
+    /* Checks the table's options and metadata columns for use as a source (as_source) or
+     * a sink, at planning time, so EXPLAIN and job start refuse a bad table before
+     * anything runs: "table 'orders': unsupported option 'scan.startup.mod' for
+     * connector 'kafka'; did you mean 'scan.startup.mode'?". May be NULL. */
+    int (*validate)(const weir_sql_table *t, bool as_source, weir_err *err);
+    /* How EXPLAIN names what the table reads or writes, e.g. "topic=[orders]"; may be NULL. */
+    void (*describe)(const weir_sql_table *t, weir_buf *out);
+} weir_sql_connector;
+
+/* Registers a connector (the table is process-wide; register before any session starts;
+ * a second registration of a name replaces the first). */
+void weir_sql_register_connector(const weir_sql_connector *c);
+const weir_sql_connector *weir_sql_find_connector(const char *name);
+/* Names of the registered connectors (for "did you mean"); returns their number. */
+int weir_sql_connector_names(const char **names, int max);
+
+/* Job services for connectors (thread-safe). */
+/* A job configuration value: the session's SET 'key' = 'value' (Flink's keys), NULL if unset. */
+const char *weir_sql_job_config(const weir_sql_job *job, const char *key);
+/* `weir sql --bootstrap-servers`: when non-NULL it replaces every Kafka table's
+ * properties.bootstrap.servers. */
+const char *weir_sql_job_bootstrap_servers(const weir_sql_job *job);
+/* Where the print connector and query results write (stdout unless a test says otherwise),
+ * and a lock to hold while writing a block of lines to it. */
+FILE *weir_sql_job_output(weir_sql_job *job);
+void weir_sql_job_output_lock(weir_sql_job *job);
+void weir_sql_job_output_unlock(weir_sql_job *job);
+/* Bad records: skipped (json.ignore-parse-errors) or written to the dead-letter topic. */
+void weir_sql_job_count_skipped(weir_sql_job *job, uint64_t n);
+void weir_sql_job_count_dead_lettered(weir_sql_job *job, uint64_t n);
+/* True once the job is asked to stop (Ctrl-C, SIGTERM, a failure elsewhere): a reader
+ * waiting for data should return soon. */
+bool weir_sql_job_stopping(const weir_sql_job *job);
+
+/* ---- plans (plan.c, explain.c) ---------------------------------------------------- */
+
+typedef enum {
+    WEIR_SQL_PLAN_SCAN,   /* a table source; cols: the table's columns (needed[] says which are read) */
+    WEIR_SQL_PLAN_VALUES, /* constant rows (a VALUES query, or SELECT without FROM) */
+    WEIR_SQL_PLAN_CALC,   /* filter and projections over inputs[0], compiled into a program */
+    WEIR_SQL_PLAN_UNION,  /* UNION ALL of the inputs (same column types) */
+    WEIR_SQL_PLAN_LIMIT,  /* the first `limit` rows after `offset`, across the whole job */
+    WEIR_SQL_PLAN_SINK    /* a table's sink (INSERT), or the terminal (table NULL: a query's rows) */
+} weir_sql_plan_kind;
+
+/* A physical plan node. Plans are read-only once built; execution state lives in the
+ * engine. `id` is stable across restarts: a hash of the node's kind, its parameters and
+ * its inputs' ids (so part 2's state can be found again after a restart or a harmless
+ * edit of the query). */
+typedef struct weir_sql_plan weir_sql_plan;
+struct weir_sql_plan {
+    weir_sql_plan_kind kind;
+    weir_sql_pos pos;
+    char id[17];                       /* 16 hex digits */
+    const weir_sql_lfield *cols;       /* output columns */
+    int ncols;
+    weir_sql_plan **inputs;
+    int ninputs;
+    const weir_sql_table *table;       /* SCAN, SINK (NULL for the terminal) */
+    const weir_sql_connector *connector; /* SCAN, SINK with a table */
+    bool *needed;                      /* SCAN: per table column, read downstream */
+    weir_sql_bexpr *filter;            /* CALC: NULL when every row passes */
+    weir_sql_bexpr **exprs;            /* CALC: one per output column, over inputs[0]'s columns */
+    int nexprs;
+    weir_sql_bexpr ***rows;            /* VALUES: nrows rows of ncols constant expressions */
+    int nrows;
+    int64_t limit, offset;             /* LIMIT (-1: no limit) */
+};
+
+/* Plans a bound INSERT, STATEMENT SET, query or EXPLAIN body into one SINK root per
+ * INSERT (a query gets a terminal SINK). Checks every table's connector (registered,
+ * readable or writable, validate()). What part 1 cannot run yet (joins, GROUP BY and
+ * aggregates, window TVFs, ORDER BY, DISTINCT, subqueries in expressions) fails naming
+ * line:column and what is missing. The plan lives in arena. */
+int weir_sql_plan_build(weir_arena *arena, const weir_sql_bstmt *stmt, weir_sql_plan ***roots, int *nroots,
+                        weir_err *err);
+/* The physical plan as EXPLAIN prints it: one operator a line, inputs indented below
+ * ("+- "), with readable names and each source and sink named:
+ *   Sink(table=[default_catalog.default_database.out], fields=[id, name])
+ *   +- Calc(select=[id, UPPER(name) AS name], where=[>(amount, 10)])
+ *      +- TableSourceScan(table=[[default_catalog, default_database, orders]], connector=[kafka], topic=[orders], fields=[id, name, amount]) */
+void weir_sql_plan_explain(weir_buf *out, weir_sql_plan *const *roots, int nroots);
+
+/* ---- jobs and sessions (engine.c, session.c) --------------------------------------- */
+
+typedef struct weir_sql_job_stats {
+    uint64_t rows_in;        /* rows read by sources */
+    uint64_t rows_out;       /* rows written to sinks */
+    uint64_t skipped;        /* bad records skipped */
+    uint64_t dead_lettered;  /* bad records written to a dead-letter topic */
+} weir_sql_job_stats;
+
+typedef struct weir_sql_session weir_sql_session;
+
+typedef struct weir_sql_session_opts {
+    const char *bootstrap_servers; /* NULL: each table's properties.bootstrap.servers */
+    FILE *out;                     /* results, EXPLAIN output, the print connector (stdout if NULL) */
+    int parallelism;               /* workers per job; 0: 'parallelism.default', else the CPUs */
+} weir_sql_session_opts;
+
+int weir_sql_session_new(const weir_sql_session_opts *opts, weir_sql_session **out, weir_err *err);
+void weir_sql_session_free(weir_sql_session *s);
+/* Runs a script's statements in order: CREATE/DROP change the catalog, SET/RESET the
+ * job configuration (SET alone prints it), EXPLAIN prints the plan, a query runs and
+ * prints its rows (Flink's tableau: op column +I/-U/+U/-D) until its sources end or the
+ * session is stopped, and INSERT / EXECUTE STATEMENT SET start a job (waited for when
+ * 'table.dml-sync' is 'true'). The first failing statement stops the script: err names
+ * line:column, or the job's failure (topic, partition, offset, reason). */
+int weir_sql_session_execute(weir_sql_session *s, const char *src, size_t len, weir_err *err);
+/* Waits until every job started by the session has ended; WEIR_ERROR with the first
+ * failure's message if one failed. */
+int weir_sql_session_wait(weir_sql_session *s, weir_err *err);
+/* Asks the running jobs and queries to stop cleanly (sinks flushed, sources committed).
+ * Safe to call from another thread (e.g. the one that caught SIGINT). */
+void weir_sql_session_stop(weir_sql_session *s);
+/* Totals over the session's jobs so far (for the progress line). */
+void weir_sql_session_stats(weir_sql_session *s, weir_sql_job_stats *out);
 
 /* ---- printing (ast.c) ------------------------------------------------------------- */
 

@@ -1,0 +1,60 @@
+/* connect.h — the connect module's one header: the built-in connectors of the SQL engine
+ * (kafka, datagen, print, blackhole, filesystem) and the record formats they share (json,
+ * csv, raw). Connectors implement sql.h's weir_sql_connector and are registered with
+ * weir_connect_register_all(); the engine finds them by the table's 'connector' option.
+ * Kafka is reached only through librdkafka, so a job runs against any Kafka cluster. */
+#ifndef WEIR_CONNECT_H
+#define WEIR_CONNECT_H
+
+#include "sql/sql.h"
+
+/* Registers kafka, datagen, print, blackhole and filesystem with the SQL engine. Call once
+ * before the first session starts. */
+void weir_connect_register_all(void);
+
+/* The connectors, for registration and tests (each file defines one). */
+extern const weir_sql_connector weir_connect_kafka;
+extern const weir_sql_connector weir_connect_datagen;
+extern const weir_sql_connector weir_connect_print;
+extern const weir_sql_connector weir_connect_blackhole;
+extern const weir_sql_connector weir_connect_filesystem;
+
+/* ---- formats (format_json.c, format_csv.c, format_raw.c) ---------------------------- */
+
+/* A format turns one record's bytes into one row of a batch, and one row back into
+ * bytes. It carries some of the table's columns (all physical columns for 'format',
+ * the key fields for 'key.format', ...), named by their index in the table. Options are
+ * read from the table with Flink's names under a prefix: with prefix "" the json format
+ * reads 'json.fail-on-missing-field'; with prefix "value." it reads
+ * 'value.json.fail-on-missing-field' (Flink's key./value. format options). */
+typedef struct weir_format weir_format;
+
+typedef struct weir_format_spec {
+    const char *name;             /* "json", "csv" or "raw" */
+    const weir_sql_table *table;
+    const char *prefix;           /* "", "key." or "value." */
+    const int *cols;              /* table column indexes the format carries, in order */
+    int ncols;
+    const bool *needed;           /* decode: per table column, whether to fill it (NULL: all) */
+} weir_format_spec;
+
+/* Creates a format; fails naming the table and option for unknown format names, unknown
+ * or bad format options, and column types the format cannot carry (raw: exactly one
+ * column). */
+int weir_format_open(const weir_format_spec *spec, weir_format **out, weir_err *err);
+void weir_format_free(weir_format *f);
+/* Whether bad records are skipped rather than failing the job ('json.ignore-parse-errors'
+ * / 'csv.ignore-parse-errors' = 'true'). */
+bool weir_format_ignores_parse_errors(const weir_format *f);
+/* Decodes data into row `row` of b (b has the table's columns; the row exists and is
+ * all NULL). Fills only the carried columns that needed[] asks for. Returns WEIR_OK;
+ * WEIR_ENOTFOUND when the record is a null value (a Kafka tombstone: no row, as Flink);
+ * WEIR_ERROR when the record cannot be decoded, err saying why and where in the record
+ * ("at byte 17: expected ':' after a field name", "field 'amount': 'abc' is not a
+ * DECIMAL(10, 2)"). With ignore-parse-errors, field errors leave the field NULL and only
+ * records that are not decodable at all return WEIR_ERROR (the caller skips and counts). */
+int weir_format_decode(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, weir_err *err);
+/* Appends row `row` of b (the table's columns) encoded to out. */
+int weir_format_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err);
+
+#endif

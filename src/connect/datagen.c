@@ -1,0 +1,4 @@
+/* datagen.c — the 'datagen' connector (being written; registered by connect.c). */
+#include "connect/connect.h"
+
+const weir_sql_connector weir_connect_datagen = {.name = "datagen"};

@@ -1,0 +1,4 @@
+/* filesystem.c — the 'filesystem' connector (being written; registered by connect.c). */
+#include "connect/connect.h"
+
+const weir_sql_connector weir_connect_filesystem = {.name = "filesystem"};

@@ -19,6 +19,27 @@ extern const weir_sql_connector weir_connect_print;
 extern const weir_sql_connector weir_connect_blackhole;
 extern const weir_sql_connector weir_connect_filesystem;
 
+/* ---- option helpers (options.c), shared by the connectors and formats --------------- */
+
+/* Checks that every WITH option of t is one the connector knows: a key in keys[] (NULL-
+ * terminated) or one starting with a prefix in prefixes[] (NULL-terminated; e.g.
+ * "properties.", "fields."). Unknown keys fail with "table 'orders': unsupported option
+ * 'scan.startup.mod' for connector 'kafka'; did you mean 'scan.startup.mode'?". */
+int weir_connect_check_options(const weir_sql_table *t, const char *connector, const char *const *keys,
+                               const char *const *prefixes, weir_err *err);
+/* Option parsers with Flink's syntax; each fails naming the table, key and value.
+ * Booleans: true/false (any case). Integers: decimal. Durations ('10 s', '500ms', '1 min',
+ * '2h', '1 d'; a bare number is milliseconds) in milliseconds. Memory sizes ('128mb',
+ * '64 KB', '1gb'; a bare number is bytes) in bytes. Absent keys leave *out as it is. */
+int weir_connect_opt_bool(const weir_sql_table *t, const char *key, bool *out, weir_err *err);
+int weir_connect_opt_int(const weir_sql_table *t, const char *key, int64_t min, int64_t max, int64_t *out,
+                         weir_err *err);
+int weir_connect_opt_duration_ms(const weir_sql_table *t, const char *key, int64_t *out, weir_err *err);
+int weir_connect_opt_bytes(const weir_sql_table *t, const char *key, int64_t *out, weir_err *err);
+/* One of choices[] (NULL-terminated, compared case-insensitively); *out is its index. */
+int weir_connect_opt_choice(const weir_sql_table *t, const char *key, const char *const *choices, int *out,
+                            weir_err *err);
+
 /* ---- formats (format_json.c, format_csv.c, format_raw.c) ---------------------------- */
 
 /* A format turns one record's bytes into one row of a batch, and one row back into

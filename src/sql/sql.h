@@ -654,6 +654,46 @@ void weir_sql_batch_format(weir_buf *out, const weir_sql_batch *b, int col, int 
 void weir_sql_format_i64(weir_buf *out, const weir_sql_ltype *t, int64_t v);
 void weir_sql_format_f64(weir_buf *out, const weir_sql_ltype *t, double v);
 
+/* Nested values (ARRAY, MULTISET, MAP, ROW) are one byte string in the batch heap (a
+ * weir_sql_sref, like a string), encoded as: ARRAY/MULTISET: a u32 count, then count
+ * elements; MAP: a u32 count, then count (key, value) element pairs; ROW: its fields'
+ * elements in order. An element is a tag byte (0: NULL, 1: present) followed, when
+ * present, by 8 bytes (little-endian) for values the engine holds as int64 (BOOLEAN,
+ * integers, DECIMAL(p <= 18), DATE, TIME, TIMESTAMP(_LTZ), intervals) or as double
+ * (FLOAT, DOUBLE), 16 bytes for DECIMAL(p > 18), and a u32 length plus the bytes for
+ * strings, binary strings and nested values. Writers append to a weir_buf and then store
+ * the bytes with weir_sql_batch_set_str; readers walk them with a reader. */
+void weir_sql_nested_put_null(weir_buf *b);
+void weir_sql_nested_put_i64(weir_buf *b, int64_t v);
+void weir_sql_nested_put_f64(weir_buf *b, double v);
+void weir_sql_nested_put_i128(weir_buf *b, __int128 v);
+void weir_sql_nested_put_bytes(weir_buf *b, const void *p, uint32_t len); /* strings, binary, nested */
+/* A count whose value is known only later: put_count_slot reserves it and returns its
+ * position; set_count fills it in. */
+void weir_sql_nested_put_count(weir_buf *b, uint32_t n);
+size_t weir_sql_nested_put_count_slot(weir_buf *b);
+void weir_sql_nested_set_count(weir_buf *b, size_t slot, uint32_t n);
+
+typedef struct weir_sql_nested_reader {
+    const uint8_t *p, *end;
+} weir_sql_nested_reader;
+/* One element of type t: its class decides the width (see above). Sets *is_null or one
+ * of i/f/d/s. Returns false when the bytes are malformed (never reads past end). */
+typedef struct weir_sql_nested_value {
+    bool is_null;
+    int64_t i;
+    double f;
+    __int128 d;
+    weir_str s; /* strings, binary strings, nested values */
+} weir_sql_nested_value;
+void weir_sql_nested_reader_init(weir_sql_nested_reader *r, weir_str encoded);
+bool weir_sql_nested_get_count(weir_sql_nested_reader *r, uint32_t *n);
+bool weir_sql_nested_get(weir_sql_nested_reader *r, const weir_sql_ltype *t, weir_sql_nested_value *v);
+
+/* DECIMAL values of any precision as unscaled 128-bit integers (narrowed for p <= 18). */
+void weir_sql_batch_set_i128(weir_sql_batch *b, int col, int row, __int128 v);
+__int128 weir_sql_batch_get_i128(const weir_sql_batch *b, int col, int row);
+
 /* A compiled program: an optional filter and n projections over one input's columns,
  * compiled from bound expressions into a flat array of instructions over vector
  * registers. Running it executes each instruction once per batch, as one loop over the

@@ -561,7 +561,7 @@ static weir_sql_stmt *parse_insert(weir_sql_parser *p, weir_sql_stmt *st) {
 
 static weir_sql_stmt *parse_statement_set(weir_sql_parser *p, weir_sql_stmt *st) {
     st->kind = WEIR_SQL_STMT_STATEMENT_SET;
-    weir_sql_next(p); /* EXECUTE */
+    weir_sql_accept_kw(p, "EXECUTE"); /* EXPLAIN STATEMENT SET has none */
     if (!weir_sql_expect_kw(p, "STATEMENT", "STATEMENT SET after EXECUTE") ||
         !weir_sql_expect_kw(p, "SET", "SET after EXECUTE STATEMENT") ||
         !weir_sql_expect_kw(p, "BEGIN", "BEGIN after EXECUTE STATEMENT SET"))
@@ -613,11 +613,19 @@ static weir_sql_stmt *parse_explain(weir_sql_parser *p, weir_sql_stmt *st) {
         st->explain_details = v.items;
         st->nexplain_details = v.n;
     }
-    if (!weir_sql_at_query_start(p) && !weir_sql_at_kw(p, "INSERT") && !weir_sql_at_kw(p, "EXECUTE")) {
-        weir_sql_fail_expected(p, "a query, INSERT or EXECUTE STATEMENT SET after EXPLAIN");
+    if (!weir_sql_at_query_start(p) && !weir_sql_at_kw(p, "INSERT") && !weir_sql_at_kw(p, "EXECUTE") &&
+        !weir_sql_at_kw(p, "STATEMENT")) {
+        weir_sql_fail_expected(p, "a query, INSERT or STATEMENT SET after EXPLAIN");
         return NULL;
     }
-    weir_sql_stmt *body = parse_statement(p);
+    weir_sql_stmt *body;
+    if (weir_sql_at_kw(p, "STATEMENT")) { /* Flink's EXPLAIN STATEMENT SET BEGIN ... END */
+        body = weir_arena_alloc(p->arena, sizeof *body);
+        body->pos = weir_sql_peek(p, 0)->pos;
+        body = parse_statement_set(p, body);
+    } else {
+        body = parse_statement(p);
+    }
     if (!body) return NULL;
     st->body = weir_arena_alloc(p->arena, sizeof *st->body);
     st->body[0] = body;

@@ -1,0 +1,189 @@
+/* engine_internal.h — shared between the engine (engine.c: jobs, workers, checkpoints),
+ * its operators (op_*.c, one file each) and the session (session.c). Not for other
+ * modules: sql.h is the interface. Plans are read-only; everything that changes while a
+ * job runs lives here, per job or per worker. */
+#ifndef WEIR_SQL_ENGINE_INTERNAL_H
+#define WEIR_SQL_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sql/sql.h"
+
+/* Rows a worker asks a reader for at once, and the capacity batches start with. */
+#define WEIR_SQL_READ_ROWS 4096
+
+typedef struct weir_sql_worker weir_sql_worker;
+typedef struct weir_sql_op weir_sql_op;
+
+/* ---- operators ----------------------------------------------------------------------
+ * Each worker runs its own instance of every operator of the job's plan (push model):
+ * a leaf (SCAN fed by the worker's reader, VALUES) pushes batches into its parent, and
+ * every operator hands its output to `next` (input number `next_input` there). Batches
+ * are borrowed: an operator may not keep a pushed batch after push returns (it copies
+ * what it needs), so the producer may clear and reuse it.
+ *
+ * Part 2 (stateful operators) slots in here: a keyed operator's instance on each worker
+ * will be preceded by an exchange operator whose push hashes the batch's key columns and
+ * appends each row to the queue of the worker that owns the hash (one bounded MPSC queue
+ * per (exchange, worker)); each worker's loop then also drains its inbound queues and
+ * pushes those batches into its instance of the keyed operator. watermark() travels the
+ * same way (the minimum over the senders), and a checkpoint becomes a barrier that each
+ * exchange forwards once it has it from every sender, so flush-then-commit stays correct
+ * when rows cross workers. Nothing in part 1 crosses workers: rows read by a worker are
+ * written by that worker's sink writers, which is why each worker may flush its writers
+ * and then commit its own readers. */
+typedef struct weir_sql_op_vtab {
+    const char *name;
+    /* Per-worker setup (programs, batches, writers). @thread worker */
+    int (*init)(weir_sql_op *op, weir_err *err);
+    /* One batch on input `input`. @thread worker */
+    int (*push)(weir_sql_op *op, int input, const weir_sql_batch *b, weir_err *err);
+    /* Event time has reached ts on input `input` (part 1: passed through). */
+    int (*watermark)(weir_sql_op *op, int input, int64_t ts, weir_err *err);
+    /* Input `input` has ended: its bounded source's end, or a LIMIT above it is full (not
+     * called when the job is stopped or failed). */
+    int (*finish)(weir_sql_op *op, int input, weir_err *err);
+    /* Makes everything pushed so far durable (sinks); NULL for the others. */
+    int (*flush)(weir_sql_op *op, weir_err *err);
+    /* Releases what init made (also after a failed init). */
+    void (*free)(weir_sql_op *op);
+} weir_sql_op_vtab;
+
+struct weir_sql_op {
+    const weir_sql_op_vtab *vt;
+    const weir_sql_plan *plan;
+    const char *id;           /* the plan's stable id (part 2 finds its state by it) */
+    weir_sql_worker *worker;
+    weir_sql_op *next;        /* NULL: a root (a sink) */
+    int next_input;
+    int nfinished;            /* inputs that have ended */
+    void *state;              /* the operator's own (op_*.c) */
+    struct weir_sql_op_shared *shared; /* job-wide state of this plan node (LIMIT, sinks, VALUES) */
+};
+
+/* Pushes to the next operator (no-op for roots). */
+int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err);
+/* Forwards watermark / finish (finish only once every input has finished). */
+int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err);
+int weir_sql_op_forward_finish(weir_sql_op *op, int input, weir_err *err);
+
+extern const weir_sql_op_vtab weir_sql_op_scan;
+extern const weir_sql_op_vtab weir_sql_op_values;
+extern const weir_sql_op_vtab weir_sql_op_calc;
+extern const weir_sql_op_vtab weir_sql_op_union;
+extern const weir_sql_op_vtab weir_sql_op_limit;
+extern const weir_sql_op_vtab weir_sql_op_sink;
+
+/* ---- job-wide state of one plan node (shared by the workers' instances) ------------- */
+
+typedef struct weir_sql_op_shared {
+    const weir_sql_plan *plan;
+    /* SCAN: the opened source */
+    void *source;
+    int nsplits;
+    weir_sql_conn_ctx *ctx;   /* what the source was opened with (nworkers set once known) */
+    bool *scan_needed;        /* per table column: read, or computed from what is read */
+    /* VALUES: the rows, evaluated once at job start (worker 0 emits them) */
+    weir_sql_batch values;
+    bool has_values;
+    /* LIMIT: rows seen so far over all workers (offset included) */
+    _Atomic int64_t seen;
+    /* SINK with a table: the opened sink (its input has the table's columns) */
+    void *sink;
+    /* SINK terminal: rows printed and the column widths */
+    _Atomic uint64_t printed;
+    int *widths;              /* ncols + 1, the op column first */
+    struct weir_sql_op_shared *link; /* next in the job's list */
+} weir_sql_op_shared;
+
+/* Whether a LIMIT has let through all it will (its leaves need not be read further). */
+bool weir_sql_limit_exhausted(const weir_sql_op_shared *sh);
+
+/* ---- jobs and workers --------------------------------------------------------------- */
+
+/* A reader of one SCAN leaf on one worker. */
+typedef struct weir_sql_worker_reader {
+    weir_sql_op *leaf;        /* the SCAN operator it feeds */
+    weir_sql_op_shared *sh;
+    int *splits;
+    int nsplits;
+    void *reader;             /* NULL until opened (or when the worker has no splits) */
+    bool done;
+    weir_sql_batch batch;     /* the table's columns */
+    weir_sql_op_shared **limits; /* LIMITs between the leaf and its root */
+    int nlimits;
+} weir_sql_worker_reader;
+
+struct weir_sql_worker {
+    weir_sql_job *job;
+    int index;
+    pthread_t thread;
+    bool started;
+    weir_sql_op **ops;        /* every operator instance of this worker */
+    int nops;
+    weir_sql_worker_reader *readers;
+    int nreaders;
+    weir_sql_op **values_leaves; /* VALUES operators (emitted by worker 0 only) */
+    int nvalues;
+    bool failed;
+};
+
+struct weir_sql_job {
+    weir_sql_session *session;
+    weir_arena arena;         /* the job's lifetime: plans, configuration copy, workers */
+    weir_sql_plan **roots;
+    int nroots;
+    /* configuration snapshot (SET at start), bootstrap servers, output */
+    const char **conf_keys, **conf_values;
+    int nconf;
+    const char *bootstrap;
+    FILE *out;
+    pthread_mutex_t *out_lock;
+    int64_t checkpoint_ms;
+    /* workers */
+    int nworkers;
+    weir_sql_worker *workers;
+    weir_sql_op_shared *shared; /* list of the plan nodes' job-wide state */
+    /* state */
+    atomic_bool stopping;     /* stop asked (session stop, or a failure) */
+    atomic_bool stop_asked;   /* by the session (a query prints "Query terminated") */
+    pthread_mutex_t lock;     /* failure message, ended */
+    pthread_cond_t cond;
+    bool failed;
+    weir_err failure;
+    bool ended;
+    pthread_t supervisor;
+    bool supervised;
+    _Atomic uint64_t rows_in, rows_out, skipped, dead_lettered;
+    struct weir_sql_job *link; /* the session's list */
+};
+
+/* Records a failure (the first one wins) and asks every worker to stop. @thread any */
+void weir_sql_job_fail(weir_sql_job *job, const weir_err *err);
+
+/* Plans are built by the caller into job->arena (weir_sql_job_new gives the arena).
+ * Start opens the sources and sinks on the calling thread, evaluates VALUES, prints a
+ * query's header, and starts the workers; it fails (nothing left running) with the
+ * connector's or the program's message. */
+weir_sql_job *weir_sql_job_new(weir_sql_session *s, FILE *out, pthread_mutex_t *out_lock, const char *bootstrap,
+                               const char *const *conf_keys, const char *const *conf_values, int nconf);
+int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int parallelism, weir_err *err);
+/* Asks the job to stop cleanly. @thread any */
+void weir_sql_job_stop(weir_sql_job *job);
+/* Waits for the job's end; WEIR_ERROR with its failure. */
+int weir_sql_job_wait(weir_sql_job *job, weir_err *err);
+bool weir_sql_job_ended(weir_sql_job *job);
+void weir_sql_job_stats_get(weir_sql_job *job, weir_sql_job_stats *out);
+/* After wait. */
+void weir_sql_job_free(weir_sql_job *job);
+
+/* Flink's duration syntax ('10 s', '500ms', '1 min', '2 h', a bare number of ms) in
+ * milliseconds; false when it is not one. */
+bool weir_sql_parse_duration_ms(const char *s, int64_t *out);
+
+/* The terminal sink's tableau (op_sink.c): the header and the closing lines. */
+void weir_sql_tableau_header(weir_sql_job *job, weir_sql_op_shared *sh);
+void weir_sql_tableau_footer(weir_sql_job *job, weir_sql_op_shared *sh, bool terminated);
+
+#endif

@@ -1,0 +1,661 @@
+/* plan.c — the planner: turns a bound INSERT, statement set, query or EXPLAIN body into
+ * physical plans (SCAN, VALUES, CALC, UNION, LIMIT, SINK), one SINK root per INSERT. Part 1
+ * runs stateless pipelines only, so joins, aggregation, windows, sorting, DISTINCT and
+ * subqueries in expressions are refused here, naming line:column. Adjacent CALCs merge into
+ * one, identity projections vanish, and each scan learns which table columns are read. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/plan_internal.h"
+
+#define PLAN_MAX_DEPTH 1000
+#define STATELESS_HINT "; this engine runs stateless pipelines: filter, project, transform, UNION ALL"
+
+typedef struct planner {
+    weir_arena *arena;
+    weir_err *err;
+    int depth;
+    const char **ids; /* the ids given so far (they must be distinct within a statement) */
+    int nids, capids;
+} planner;
+
+static void *fail_at(planner *pl, weir_sql_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void *fail_at(planner *pl, weir_sql_pos pos, const char *fmt, ...) {
+    char msg[440];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    weir_err_set(pl->err, "line %d, column %d: %s", pos.line, pos.col, msg);
+    return NULL;
+}
+
+static weir_sql_plan *new_node(planner *pl, weir_sql_plan_kind kind, weir_sql_pos pos, int ninputs) {
+    weir_sql_plan *p = weir_arena_alloc(pl->arena, sizeof *p);
+    p->kind = kind;
+    p->pos = pos;
+    p->ninputs = ninputs;
+    p->inputs = weir_arena_alloc(pl->arena, (size_t)(ninputs > 0 ? ninputs : 1) * sizeof *p->inputs);
+    p->limit = -1;
+    return p;
+}
+
+/* ---- expressions ---------------------------------------------------------------------- */
+
+static weir_sql_bexpr *new_bexpr(planner *pl, weir_sql_bexpr_kind kind, weir_sql_pos pos) {
+    weir_sql_bexpr *e = weir_arena_alloc(pl->arena, sizeof *e);
+    e->kind = kind;
+    e->pos = pos;
+    e->input = e->column = -1;
+    return e;
+}
+
+static weir_sql_bexpr *column_ref(planner *pl, weir_sql_pos pos, int column, const weir_sql_lfield *f) {
+    weir_sql_bexpr *e = new_bexpr(pl, WEIR_SQL_BEXPR_COLUMN, pos);
+    e->input = 0;
+    e->column = column;
+    e->name = f->name;
+    e->type = *f->type;
+    return e;
+}
+
+/* A NULL of type t (what the binder makes of CAST(NULL AS t)): untargeted INSERT columns
+ * and computed columns nobody reads. */
+static weir_sql_bexpr *null_literal(planner *pl, weir_sql_pos pos, const weir_sql_ltype *t) {
+    weir_sql_bexpr *e = new_bexpr(pl, WEIR_SQL_BEXPR_LITERAL, pos);
+    e->text = "NULL";
+    e->type = weir_sql_ltype_with_null(weir_sql_ltype_materialize(*t), false);
+    return e;
+}
+
+static weir_sql_bexpr *and_of(planner *pl, weir_sql_bexpr *a, weir_sql_bexpr *b) {
+    if (!a) return b;
+    if (!b) return a;
+    weir_sql_bexpr *e = new_bexpr(pl, WEIR_SQL_BEXPR_CALL, b->pos);
+    e->fn = "AND";
+    e->nargs = 2;
+    e->args = weir_arena_alloc(pl->arena, 2 * sizeof *e->args);
+    e->args[0] = a;
+    e->args[1] = b;
+    e->type = weir_sql_ltype_make(WEIR_SQL_TYPE_BOOLEAN, 0, 0, a->type.not_null && b->type.not_null);
+    return e;
+}
+
+/* WHERE NULL is bound with the NULL type; the filter of a plan is a BOOLEAN. */
+static weir_sql_bexpr *boolean_filter(planner *pl, weir_sql_bexpr *f) {
+    if (f && f->type.kind == WEIR_SQL_TYPE_NULL && f->kind == WEIR_SQL_BEXPR_LITERAL) {
+        weir_sql_ltype b = weir_sql_ltype_make(WEIR_SQL_TYPE_BOOLEAN, 0, 0, false);
+        return null_literal(pl, f->pos, &b);
+    }
+    return f;
+}
+
+/* Refuses what a stateless pipeline cannot evaluate inside an expression: aggregates,
+ * OVER windows and subqueries. */
+static bool check_expr(planner *pl, const weir_sql_bexpr *e) {
+    if (!e) return true;
+    switch (e->kind) {
+    case WEIR_SQL_BEXPR_AGG:
+        fail_at(pl, e->pos, "aggregate function %s is not supported yet (stateful operators come later)" STATELESS_HINT, e->fn);
+        return false;
+    case WEIR_SQL_BEXPR_SUBQUERY:
+        fail_at(pl, e->pos,
+                "%s subqueries in expressions are not supported yet (they need joins, which come later)" STATELESS_HINT,
+                strcmp(e->fn, "SCALAR") == 0 ? "scalar" : e->fn);
+        return false;
+    default: break;
+    }
+    if (e->over) {
+        fail_at(pl, e->pos, "OVER windows (%s ... OVER) are not supported yet (stateful operators come later)" STATELESS_HINT,
+                e->fn ? e->fn : "");
+        return false;
+    }
+    for (int k = 0; k < e->nargs; k++)
+        if (!check_expr(pl, e->args[k])) return false;
+    return check_expr(pl, e->filter);
+}
+
+/* Whether evaluating e twice costs next to nothing: a small tree of columns, literals,
+ * casts and operators (no function calls: they may be costly, like REGEXP_REPLACE, or
+ * give a different value each time, like PROCTIME()). The bound on its size also keeps
+ * merged expressions from doubling at every level of a stack of views. */
+#define CHEAP_NODES 8
+
+static bool cheap(const weir_sql_bexpr *e, int *budget) {
+    if (--*budget < 0) return false;
+    switch (e->kind) {
+    case WEIR_SQL_BEXPR_COLUMN:
+    case WEIR_SQL_BEXPR_LITERAL: return true;
+    case WEIR_SQL_BEXPR_CAST: return cheap(e->args[0], budget);
+    case WEIR_SQL_BEXPR_CALL: {
+        static const char *const ops[] = {"+", "-", "*", "NEG", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "NOT",
+                                          "IS NULL", "IS NOT NULL", "IS TRUE", "IS FALSE", "IS NOT TRUE", "IS NOT FALSE"};
+        bool op = false;
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0] && !op; k++) op = strcmp(e->fn, ops[k]) == 0;
+        if (!op) return false;
+        for (int k = 0; k < e->nargs; k++)
+            if (!cheap(e->args[k], budget)) return false;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/* Counts the references to each column of input 0 (counts has one slot per column). */
+static void count_refs(const weir_sql_bexpr *e, int *counts, int ncols) {
+    if (!e) return;
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN) {
+        if (e->column >= 0 && e->column < ncols) counts[e->column]++;
+        return;
+    }
+    for (int k = 0; k < e->nargs; k++) count_refs(e->args[k], counts, ncols);
+    count_refs(e->filter, counts, ncols);
+}
+
+/* e with every column reference replaced by the lower CALC's expression for that column.
+ * Untouched subtrees are shared, not copied (plans and bound trees are read-only). */
+static weir_sql_bexpr *substitute(planner *pl, weir_sql_bexpr *e, weir_sql_bexpr *const *lower) {
+    if (!e) return NULL;
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN) return lower[e->column];
+    if (e->nargs == 0) return e;
+    weir_sql_bexpr **args = weir_arena_alloc(pl->arena, (size_t)e->nargs * sizeof *args);
+    bool changed = false;
+    for (int k = 0; k < e->nargs; k++) {
+        args[k] = substitute(pl, e->args[k], lower);
+        changed = changed || args[k] != e->args[k];
+    }
+    if (!changed) return e;
+    weir_sql_bexpr *c = weir_arena_alloc(pl->arena, sizeof *c);
+    *c = *e;
+    c->args = args;
+    return c;
+}
+
+/* ---- CALC ----------------------------------------------------------------------------- */
+
+static bool is_identity(const weir_sql_plan *in, const weir_sql_bexpr *filter, weir_sql_bexpr *const *exprs, int n,
+                        const weir_sql_lfield *cols) {
+    if (filter || n != in->ncols) return false;
+    for (int k = 0; k < n; k++) {
+        const weir_sql_bexpr *e = exprs[k];
+        if (e->kind != WEIR_SQL_BEXPR_COLUMN || e->column != k || strcmp(cols[k].name, in->cols[k].name) != 0 ||
+            !weir_sql_ltype_equal_ignoring_null(&e->type, in->cols[k].type))
+            return false;
+    }
+    return true;
+}
+
+/* A CALC (filter, then projections) over in. When in is a CALC too, the two become one
+ * (as Flink's CalcMergeRule does): the lower filter AND the upper one, with the upper's
+ * column references replaced by the lower's expressions — unless that would compute a
+ * lower expression that is not cheap more than once. An identity projection without a
+ * filter is no CALC at all. cols names the outputs; their types are the expressions'. */
+static weir_sql_plan *make_calc(planner *pl, weir_sql_pos pos, weir_sql_plan *in, weir_sql_bexpr *filter,
+                                weir_sql_bexpr *const *exprs_in, int n, const weir_sql_lfield *names) {
+    filter = boolean_filter(pl, filter);
+    weir_sql_bexpr **exprs = weir_arena_alloc(pl->arena, (size_t)(n > 0 ? n : 1) * sizeof *exprs);
+    memcpy(exprs, exprs_in, (size_t)n * sizeof *exprs);
+    if (in->kind == WEIR_SQL_PLAN_CALC) {
+        int *counts = weir_arena_alloc(pl->arena, (size_t)(in->ncols + 1) * sizeof *counts);
+        count_refs(filter, counts, in->ncols);
+        for (int k = 0; k < n; k++) count_refs(exprs[k], counts, in->ncols);
+        bool merge = true;
+        for (int c = 0; c < in->ncols && merge; c++) {
+            int budget = CHEAP_NODES;
+            if (counts[c] > 1 && !cheap(in->exprs[c], &budget)) merge = false;
+        }
+        if (merge) {
+            filter = and_of(pl, in->filter, substitute(pl, filter, in->exprs));
+            for (int k = 0; k < n; k++) exprs[k] = substitute(pl, exprs[k], in->exprs);
+            in = in->inputs[0];
+        }
+    }
+    weir_sql_lfield *cols = weir_arena_alloc(pl->arena, (size_t)(n > 0 ? n : 1) * sizeof *cols);
+    for (int k = 0; k < n; k++) {
+        cols[k].name = names[k].name;
+        cols[k].type = &exprs[k]->type;
+    }
+    if (is_identity(in, filter, exprs, n, cols)) return in;
+    weir_sql_plan *p = new_node(pl, WEIR_SQL_PLAN_CALC, pos, 1);
+    p->inputs[0] = in;
+    p->filter = filter;
+    p->exprs = exprs;
+    p->nexprs = n;
+    p->cols = cols;
+    p->ncols = n;
+    return p;
+}
+
+/* ---- connectors ----------------------------------------------------------------------- */
+
+/* The table's registered connector, checked for the direction it is used in and by the
+ * connector's own validate(). Messages name the table, as the connectors' do. */
+static const weir_sql_connector *table_connector(planner *pl, const weir_sql_table *t, bool as_source) {
+    const char *name = weir_sql_table_option(t, "connector");
+    if (!name) {
+        weir_err_set(pl->err, "table '%s' has no 'connector' option; add WITH ('connector' = '...')", t->name);
+        return NULL;
+    }
+    const weir_sql_connector *c = weir_sql_find_connector(name);
+    if (!c) {
+        const char *names[64];
+        int n = weir_sql_connector_names(names, 64);
+        const char *close = weir_sql_closest(name, names, n);
+        if (close) weir_err_set(pl->err, "table '%s': unknown connector '%s'; did you mean '%s'?", t->name, name, close);
+        else weir_err_set(pl->err, "table '%s': unknown connector '%s'", t->name, name);
+        return NULL;
+    }
+    if (as_source && !c->source) {
+        weir_err_set(pl->err, "table '%s': connector '%s' can only be written to, not read (it has no source)", t->name, name);
+        return NULL;
+    }
+    if (!as_source && !c->sink) {
+        weir_err_set(pl->err, "table '%s': connector '%s' can only be read, not written to (it has no sink)", t->name, name);
+        return NULL;
+    }
+    if (c->validate && c->validate(t, as_source, pl->err) != WEIR_OK) return NULL;
+    return c;
+}
+
+/* ---- queries -------------------------------------------------------------------------- */
+
+static weir_sql_plan *plan_query(planner *pl, const weir_sql_bquery *q);
+
+static weir_sql_plan *plan_scan(planner *pl, const weir_sql_brel *r) {
+    const weir_sql_table *t = r->table;
+    const weir_sql_connector *c = table_connector(pl, t, true);
+    if (!c) return NULL;
+    weir_sql_plan *p = new_node(pl, WEIR_SQL_PLAN_SCAN, r->pos, 0);
+    p->table = t;
+    p->connector = c;
+    weir_sql_lfield *cols = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *cols);
+    for (int k = 0; k < t->ncolumns; k++) {
+        cols[k].name = t->columns[k].name;
+        cols[k].type = &t->columns[k].type;
+    }
+    p->cols = cols;
+    p->ncols = t->ncolumns;
+    p->needed = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *p->needed);
+    return p;
+}
+
+/* A leaf of FROM: a table scan, or the plan of a view's, WITH name's or subquery's query. */
+static weir_sql_plan *plan_leaf(planner *pl, const weir_sql_brel *r) {
+    switch (r->kind) {
+    case WEIR_SQL_BREL_TABLE: return plan_scan(pl, r);
+    case WEIR_SQL_BREL_QUERY: return plan_query(pl, r->query);
+    case WEIR_SQL_BREL_WINDOW:
+        return fail_at(pl, r->pos,
+                       "the window function %s is not supported yet (window aggregation is a stateful operator and "
+                       "comes later)" STATELESS_HINT,
+                       r->fn);
+    case WEIR_SQL_BREL_JOIN:
+        return fail_at(pl, r->pos, "joins (%s JOIN) are not supported yet (stateful operators come later)" STATELESS_HINT,
+                       r->join_type);
+    }
+    return fail_at(pl, r->pos, "unknown relation in FROM");
+}
+
+static weir_sql_plan *plan_values_rows(planner *pl, weir_sql_pos pos, const weir_sql_lfield *cols, int ncols,
+                                       weir_sql_bexpr ***rows, int nrows) {
+    for (int r = 0; r < nrows; r++)
+        for (int c = 0; c < ncols; c++)
+            if (!check_expr(pl, rows[r][c])) return NULL;
+    weir_sql_plan *p = new_node(pl, WEIR_SQL_PLAN_VALUES, pos, 0);
+    p->cols = cols;
+    p->ncols = ncols;
+    p->rows = rows;
+    p->nrows = nrows;
+    return p;
+}
+
+static weir_sql_plan *plan_select(planner *pl, const weir_sql_bquery *q) {
+    if (q->distinct)
+        return fail_at(pl, q->pos, "SELECT DISTINCT is not supported yet (removing duplicates is a stateful operator and "
+                                   "comes later)" STATELESS_HINT);
+    if (q->from && q->from->kind == WEIR_SQL_BREL_JOIN) return plan_leaf(pl, q->from);
+    if (q->ngroup_by)
+        return fail_at(pl, q->group_by[0]->pos,
+                       "GROUP BY is not supported yet (stateful operators come later)" STATELESS_HINT);
+    for (int k = 0; k < q->ncols; k++)
+        if (!check_expr(pl, q->items[k])) return NULL;
+    if (!check_expr(pl, q->where) || !check_expr(pl, q->having)) return NULL;
+    if (q->aggregate) /* an aggregate hides somewhere check_expr did not look */
+        return fail_at(pl, q->pos, "aggregation is not supported yet (stateful operators come later)" STATELESS_HINT);
+    if (!q->from) {
+        /* SELECT without FROM: one constant row, filtered by a constant WHERE if any */
+        weir_sql_bexpr ***rows = weir_arena_alloc(pl->arena, sizeof *rows);
+        rows[0] = q->items;
+        weir_sql_plan *v = plan_values_rows(pl, q->pos, q->cols, q->ncols, rows, 1);
+        if (!v || !q->where) return v;
+        weir_sql_bexpr **refs = weir_arena_alloc(pl->arena, (size_t)(q->ncols + 1) * sizeof *refs);
+        for (int k = 0; k < q->ncols; k++) refs[k] = column_ref(pl, q->pos, k, &q->cols[k]);
+        return make_calc(pl, q->pos, v, q->where, refs, q->ncols, q->cols);
+    }
+    weir_sql_plan *in = plan_leaf(pl, q->from);
+    if (!in) return NULL;
+    return make_calc(pl, q->pos, in, q->where, q->items, q->ncols, q->cols);
+}
+
+/* One side of UNION ALL, cast to the union's column types where the binder said so. */
+static weir_sql_plan *union_side(planner *pl, const weir_sql_bquery *side, weir_sql_bexpr **casts, const weir_sql_bquery *u) {
+    weir_sql_plan *p = plan_query(pl, side);
+    if (!p) return NULL;
+    bool any = false;
+    for (int k = 0; k < side->ncols; k++) any = any || casts[k];
+    if (!any) return p;
+    weir_sql_bexpr **exprs = weir_arena_alloc(pl->arena, (size_t)(side->ncols + 1) * sizeof *exprs);
+    for (int k = 0; k < side->ncols; k++) exprs[k] = casts[k] ? casts[k] : column_ref(pl, side->pos, k, &p->cols[k]);
+    return make_calc(pl, side->pos, p, NULL, exprs, side->ncols, u->cols);
+}
+
+static weir_sql_plan *plan_set_op(planner *pl, const weir_sql_bquery *q) {
+    if (strcmp(q->set_op, "UNION") != 0 || !q->all) {
+        if (strcmp(q->set_op, "UNION") == 0)
+            return fail_at(pl, q->pos, "UNION without ALL is not supported yet (removing duplicates is a stateful operator "
+                                       "and comes later); UNION ALL is" STATELESS_HINT);
+        return fail_at(pl, q->pos, "%s%s is not supported yet (stateful operators come later)" STATELESS_HINT, q->set_op,
+                       q->all ? " ALL" : "");
+    }
+    weir_sql_plan *sides[2];
+    if (!(sides[0] = union_side(pl, q->left, q->left_casts, q))) return NULL;
+    if (!(sides[1] = union_side(pl, q->right, q->right_casts, q))) return NULL;
+    /* a UNION ALL of UNION ALLs is one UNION (Calcite's UnionMergeRule) */
+    int n = 0;
+    for (int s = 0; s < 2; s++) n += sides[s]->kind == WEIR_SQL_PLAN_UNION ? sides[s]->ninputs : 1;
+    weir_sql_plan *p = new_node(pl, WEIR_SQL_PLAN_UNION, q->pos, n);
+    n = 0;
+    for (int s = 0; s < 2; s++) {
+        if (sides[s]->kind == WEIR_SQL_PLAN_UNION)
+            for (int k = 0; k < sides[s]->ninputs; k++) p->inputs[n++] = sides[s]->inputs[k];
+        else p->inputs[n++] = sides[s];
+    }
+    p->cols = q->cols;
+    p->ncols = q->ncols;
+    return p;
+}
+
+/* LIMIT and OFFSET take a constant integer: a literal, perhaps behind an implicit cast. */
+static bool constant_count(planner *pl, const weir_sql_bexpr *e, const char *what, int64_t *out) {
+    const weir_sql_bexpr *x = e;
+    while (x->kind == WEIR_SQL_BEXPR_CAST && x->implicit) x = x->args[0];
+    if (x->kind == WEIR_SQL_BEXPR_CALL && strcmp(x->fn, "NEG") == 0 && x->args[0]->kind == WEIR_SQL_BEXPR_LITERAL) {
+        fail_at(pl, e->pos, "%s must not be negative", what);
+        return false;
+    }
+    if (x->kind != WEIR_SQL_BEXPR_LITERAL || !x->text || !weir_sql_ltype_is_exact_int(&x->type)) {
+        fail_at(pl, e->pos, "%s must be a constant integer, as in %s 10", what, what);
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(x->text, &end, 10);
+    if (errno || !end || *end || v < 0) {
+        fail_at(pl, e->pos, "%s %s is out of range", what, x->text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static weir_sql_plan *plan_query(planner *pl, const weir_sql_bquery *q) {
+    if (++pl->depth > PLAN_MAX_DEPTH) {
+        pl->depth--;
+        return fail_at(pl, q->pos, "query nested too deeply (views within views?)");
+    }
+    weir_sql_plan *p = NULL;
+    if (q->norder_by) {
+        fail_at(pl, q->order_by[0]->pos,
+                "ORDER BY is not supported yet (sorting a stream is a stateful operator and comes later)" STATELESS_HINT);
+        goto out;
+    }
+    switch (q->kind) {
+    case WEIR_SQL_BQUERY_SELECT: p = plan_select(pl, q); break;
+    case WEIR_SQL_BQUERY_SET_OP: p = plan_set_op(pl, q); break;
+    case WEIR_SQL_BQUERY_VALUES: p = plan_values_rows(pl, q->pos, q->cols, q->ncols, q->rows, q->nrows); break;
+    }
+    if (p && (q->limit || q->offset)) {
+        int64_t limit = -1, offset = 0;
+        if ((q->limit && !constant_count(pl, q->limit, "LIMIT", &limit)) ||
+            (q->offset && !constant_count(pl, q->offset, "OFFSET", &offset))) {
+            p = NULL;
+            goto out;
+        }
+        weir_sql_plan *l = new_node(pl, WEIR_SQL_PLAN_LIMIT, q->limit ? q->limit->pos : q->offset->pos, 1);
+        l->inputs[0] = p;
+        l->cols = p->cols;
+        l->ncols = p->ncols;
+        l->limit = limit;
+        l->offset = offset;
+        p = l;
+    }
+out:
+    pl->depth--;
+    return p;
+}
+
+/* ---- statements ----------------------------------------------------------------------- */
+
+static weir_sql_plan *plan_insert(planner *pl, const weir_sql_bstmt *st) {
+    const weir_sql_table *t = st->table;
+    if (st->ast && st->ast->overwrite)
+        return fail_at(pl, st->pos, "INSERT OVERWRITE is not supported on a streaming table (as in Flink's streaming mode); "
+                                    "use INSERT INTO");
+    weir_sql_plan *q = plan_query(pl, st->query);
+    if (!q) return NULL;
+    const weir_sql_connector *c = table_connector(pl, t, false);
+    if (!c) return NULL;
+    /* the sink's columns in table order: the INSERT's values, NULL for the rest */
+    weir_sql_bexpr **exprs = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *exprs);
+    weir_sql_lfield *names = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *names);
+    for (int i = 0; i < t->ncolumns; i++) {
+        const weir_sql_table_column *tc = &t->columns[i];
+        names[i].name = tc->name;
+        names[i].type = &tc->type;
+        for (int k = 0; k < st->ntargets; k++)
+            if (st->target_columns[k] == i) exprs[i] = st->sink_exprs[k];
+        if (exprs[i]) continue;
+        bool persisted = tc->kind == WEIR_SQL_COLUMN_PHYSICAL || (tc->kind == WEIR_SQL_COLUMN_METADATA && !tc->is_virtual);
+        if (persisted && tc->type.not_null)
+            return fail_at(pl, st->pos, "INSERT INTO %s: column '%s' is NOT NULL but the INSERT gives it no value; list it "
+                                        "and give it one",
+                           t->name, tc->name);
+        exprs[i] = null_literal(pl, st->pos, &tc->type);
+    }
+    weir_sql_plan *calc = make_calc(pl, st->pos, q, NULL, exprs, t->ncolumns, names);
+    weir_sql_plan *s = new_node(pl, WEIR_SQL_PLAN_SINK, st->pos, 1);
+    s->inputs[0] = calc;
+    s->table = t;
+    s->connector = c;
+    s->cols = calc->cols;
+    s->ncols = calc->ncols;
+    return s;
+}
+
+static weir_sql_plan *plan_terminal(planner *pl, const weir_sql_bstmt *st) {
+    weir_sql_plan *q = plan_query(pl, st->query);
+    if (!q) return NULL;
+    weir_sql_plan *s = new_node(pl, WEIR_SQL_PLAN_SINK, st->pos, 1);
+    s->inputs[0] = q;
+    s->cols = q->cols;
+    s->ncols = q->ncols;
+    return s;
+}
+
+/* ---- scans: which columns are read ---------------------------------------------------- */
+
+static void mark_refs(const weir_sql_bexpr *e, bool *needed, int ncols) {
+    if (!e) return;
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN) {
+        if (e->column >= 0 && e->column < ncols) needed[e->column] = true;
+        return;
+    }
+    for (int k = 0; k < e->nargs; k++) mark_refs(e->args[k], needed, ncols);
+    mark_refs(e->filter, needed, ncols);
+}
+
+/* Fills the needed[] of the scan parent->inputs[i] from what parent reads of it, the
+ * computed columns' inputs and the watermark's; if a computed column is read, puts a CALC
+ * between them that computes it (the source leaves computed columns NULL). */
+static void finish_scan(planner *pl, weir_sql_plan *parent, int i) {
+    weir_sql_plan *scan = parent->inputs[i];
+    const weir_sql_table *t = scan->table;
+    bool *needed = scan->needed;
+    if (parent->kind == WEIR_SQL_PLAN_CALC) {
+        mark_refs(parent->filter, needed, t->ncolumns);
+        for (int k = 0; k < parent->nexprs; k++) mark_refs(parent->exprs[k], needed, t->ncolumns);
+    } else {
+        for (int k = 0; k < t->ncolumns; k++) needed[k] = true;
+    }
+    if (t->watermark) {
+        needed[t->watermark_column] = true;
+        mark_refs(t->watermark, needed, t->ncolumns);
+    }
+    bool computed = false;
+    for (int k = 0; k < t->ncolumns; k++) {
+        if (!needed[k] || t->columns[k].kind != WEIR_SQL_COLUMN_COMPUTED) continue;
+        computed = true;
+        mark_refs(t->columns[k].expr, needed, t->ncolumns); /* computed columns see only the others */
+    }
+    if (!computed) return;
+    weir_sql_bexpr **exprs = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *exprs);
+    for (int k = 0; k < t->ncolumns; k++) {
+        const weir_sql_table_column *tc = &t->columns[k];
+        if (tc->kind != WEIR_SQL_COLUMN_COMPUTED) exprs[k] = column_ref(pl, scan->pos, k, &scan->cols[k]);
+        else exprs[k] = needed[k] ? tc->expr : null_literal(pl, scan->pos, &tc->type);
+    }
+    weir_sql_plan *c = new_node(pl, WEIR_SQL_PLAN_CALC, scan->pos, 1);
+    c->inputs[0] = scan;
+    c->exprs = exprs;
+    c->nexprs = t->ncolumns;
+    c->cols = scan->cols; /* the table's columns, now with the computed ones filled in */
+    c->ncols = scan->ncols;
+    parent->inputs[i] = c;
+}
+
+static void finish(planner *pl, weir_sql_plan *p) {
+    for (int i = 0; i < p->ninputs; i++) {
+        if (p->inputs[i]->kind == WEIR_SQL_PLAN_SCAN) finish_scan(pl, p, i);
+        else finish(pl, p->inputs[i]);
+    }
+}
+
+/* ---- stable ids ----------------------------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const uint8_t *b = data;
+    for (size_t k = 0; k < n; k++) {
+        h ^= b[k];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* FNV-1a 64 of the node's kind, its EXPLAIN line (less the columns a scan reads) and its
+ * inputs' ids, so the same text plans to the same ids in every process, and a node keeps
+ * its id when something that is not under it changes. Two equal subtrees in one statement
+ * (a statement set reading one table twice) get distinct ids: a repeat hashes again with
+ * its occurrence number. */
+static void assign_ids(planner *pl, weir_sql_plan *p) {
+    for (int i = 0; i < p->ninputs; i++) assign_ids(pl, p->inputs[i]);
+    weir_buf line;
+    weir_buf_init(&line);
+    weir_sql_plan_describe(&line, p, true);
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint8_t kind = (uint8_t)p->kind;
+    h = fnv1a(h, &kind, 1);
+    h = fnv1a(h, line.data, line.len);
+    for (int i = 0; i < p->ninputs; i++) {
+        h = fnv1a(h, "|", 1);
+        h = fnv1a(h, p->inputs[i]->id, 16);
+    }
+    weir_buf_free(&line);
+    uint64_t base = h;
+    for (int repeat = 1;; repeat++) {
+        snprintf(p->id, sizeof p->id, "%016" PRIx64, h);
+        bool seen = false;
+        for (int k = 0; k < pl->nids && !seen; k++) seen = memcmp(pl->ids[k], p->id, 16) == 0;
+        if (!seen) break;
+        char occurrence[24];
+        int n = snprintf(occurrence, sizeof occurrence, "#%d", repeat);
+        h = fnv1a(base, occurrence, (size_t)n);
+    }
+    if (pl->nids == pl->capids) {
+        int cap = pl->capids ? pl->capids * 2 : 16;
+        const char **ids = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *ids);
+        if (pl->nids) memcpy(ids, pl->ids, (size_t)pl->nids * sizeof *ids);
+        pl->ids = ids;
+        pl->capids = cap;
+    }
+    pl->ids[pl->nids++] = p->id;
+}
+
+/* ---- entry point ---------------------------------------------------------------------- */
+
+static bool plan_stmt(planner *pl, const weir_sql_bstmt *st, weir_sql_plan ***roots, int *nroots) {
+    switch (st->kind) {
+    case WEIR_SQL_STMT_INSERT: {
+        weir_sql_plan *r = plan_insert(pl, st);
+        if (!r) return false;
+        *roots = weir_arena_alloc(pl->arena, sizeof **roots);
+        (*roots)[0] = r;
+        *nroots = 1;
+        return true;
+    }
+    case WEIR_SQL_STMT_QUERY: {
+        weir_sql_plan *r = plan_terminal(pl, st);
+        if (!r) return false;
+        *roots = weir_arena_alloc(pl->arena, sizeof **roots);
+        (*roots)[0] = r;
+        *nroots = 1;
+        return true;
+    }
+    case WEIR_SQL_STMT_STATEMENT_SET: {
+        *roots = weir_arena_alloc(pl->arena, (size_t)(st->nbody + 1) * sizeof **roots);
+        *nroots = 0;
+        for (int k = 0; k < st->nbody; k++) {
+            if (st->body[k]->kind != WEIR_SQL_STMT_INSERT) {
+                fail_at(pl, st->body[k]->pos, "a statement set holds only INSERT statements");
+                return false;
+            }
+            if (!((*roots)[k] = plan_insert(pl, st->body[k]))) return false;
+            *nroots = k + 1;
+        }
+        if (st->nbody == 0) {
+            fail_at(pl, st->pos, "the statement set has no INSERT statement");
+            return false;
+        }
+        return true;
+    }
+    case WEIR_SQL_STMT_EXPLAIN:
+        if (st->nbody < 1 || st->body[0]->kind == WEIR_SQL_STMT_EXPLAIN) {
+            fail_at(pl, st->pos, "EXPLAIN takes a query, an INSERT or a statement set");
+            return false;
+        }
+        return plan_stmt(pl, st->body[0], roots, nroots);
+    default:
+        fail_at(pl, st->pos, "only a query, an INSERT, a statement set or EXPLAIN has a plan");
+        return false;
+    }
+}
+
+int weir_sql_plan_build(weir_arena *arena, const weir_sql_bstmt *stmt, weir_sql_plan ***roots, int *nroots, weir_err *err) {
+    planner pl = {.arena = arena, .err = err};
+    *roots = NULL;
+    *nroots = 0;
+    weir_sql_plan **r = NULL;
+    int n = 0;
+    if (!plan_stmt(&pl, stmt, &r, &n)) return WEIR_ERROR;
+    for (int k = 0; k < n; k++) {
+        finish(&pl, r[k]);
+        assign_ids(&pl, r[k]);
+    }
+    *roots = r;
+    *nroots = n;
+    return WEIR_OK;
+}

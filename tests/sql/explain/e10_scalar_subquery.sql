@@ -1,0 +1,2 @@
+CREATE TABLE orders (id BIGINT, name STRING, amount INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'test-source');
+SELECT id, (SELECT 1) AS one FROM orders;

@@ -1,0 +1,3 @@
+CREATE TABLE orders (id BIGINT, name STRING, amount INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'test-source');
+CREATE TABLE customers (id BIGINT, city STRING) WITH ('connector' = 'test-source');
+SELECT id FROM orders EXCEPT ALL SELECT id FROM customers;

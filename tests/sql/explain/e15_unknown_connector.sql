@@ -1,0 +1,2 @@
+CREATE TABLE orders (id BIGINT) WITH ('connector' = 'test-sorce');
+SELECT id FROM orders;

@@ -1,0 +1,2 @@
+CREATE TABLE orders (id BIGINT) WITH ('topic' = 'orders');
+SELECT id FROM orders;

@@ -1,0 +1,2 @@
+CREATE TABLE src (id BIGINT) WITH ('connector' = 'test-sink');
+SELECT id FROM src;

@@ -1,0 +1,5 @@
+-- UNION ALL: both inputs' rows, the column types unified
+SELECT 1 AS x, 'a' AS y UNION ALL SELECT 2, 'bb';
+CREATE VIEW v1 AS SELECT * FROM (VALUES (1), (2)) AS t(n);
+CREATE VIEW v2 AS SELECT * FROM (VALUES (CAST(10 AS BIGINT)), (20)) AS t(n);
+SELECT n FROM v1 UNION ALL SELECT n FROM v2 UNION ALL SELECT n * 100 FROM v1;

@@ -1,0 +1,1 @@
+SELECT n, COUNT(*) FROM (VALUES (1), (2)) AS t(n) GROUP BY n;

@@ -1,0 +1,2 @@
+CREATE TABLE t (id INT) WITH ('connector' = 'nosuch');
+SELECT * FROM t;

@@ -77,5 +77,10 @@ bool weir_format_ignores_parse_errors(const weir_format *f);
 int weir_format_decode(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, weir_err *err);
 /* Appends row `row` of b (the table's columns) encoded to out. */
 int weir_format_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err);
+/* The option keys a format reads, with the format's name but without the key./value.
+ * prefix ("json.fail-on-missing-field", ...; NULL-terminated), or NULL for an unknown
+ * format: a connector validating its table adds them (prefixed as it uses them) to the
+ * keys it passes to weir_connect_check_options. Static storage. */
+const char *const *weir_format_option_keys(const char *format_name);
 
 #endif

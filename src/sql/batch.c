@@ -26,7 +26,11 @@ int weir_sql_value_width(const weir_sql_ltype *t) {
     case WEIR_SQL_TYPE_INTERVAL_YM:
     case WEIR_SQL_TYPE_INTERVAL_DT:
     case WEIR_SQL_TYPE_NULL: return 8;
-    case WEIR_SQL_TYPE_DECIMAL: return t->precision <= 18 ? 8 : 0;
+    case WEIR_SQL_TYPE_DECIMAL: return t->precision <= 18 ? 8 : t->precision <= 38 ? 16 : 0;
+    case WEIR_SQL_TYPE_ARRAY:
+    case WEIR_SQL_TYPE_MULTISET:
+    case WEIR_SQL_TYPE_MAP:
+    case WEIR_SQL_TYPE_ROW:
     case WEIR_SQL_TYPE_CHAR:
     case WEIR_SQL_TYPE_VARCHAR:
     case WEIR_SQL_TYPE_STRING:
@@ -37,9 +41,15 @@ int weir_sql_value_width(const weir_sql_ltype *t) {
     }
 }
 
+bool weir_sql_ltype_is_nested(const weir_sql_ltype *t) {
+    return t->kind == WEIR_SQL_TYPE_ARRAY || t->kind == WEIR_SQL_TYPE_MULTISET || t->kind == WEIR_SQL_TYPE_MAP ||
+           t->kind == WEIR_SQL_TYPE_ROW;
+}
+
 int weir_sql_value_class(const weir_sql_ltype *t) {
     if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) return WEIR_SQL_CLASS_F64;
-    if (weir_sql_ltype_is_string(t) || weir_sql_ltype_is_binary(t)) return WEIR_SQL_CLASS_STR;
+    if (weir_sql_ltype_is_string(t) || weir_sql_ltype_is_binary(t) || weir_sql_ltype_is_nested(t)) return WEIR_SQL_CLASS_STR;
+    if (t->kind == WEIR_SQL_TYPE_DECIMAL && t->precision > 18) return WEIR_SQL_CLASS_I128;
     return WEIR_SQL_CLASS_I64;
 }
 
@@ -121,6 +131,8 @@ void weir_sql_batch_append_rows(weir_sql_batch *b, const weir_sql_batch *src, in
                 weir_sql_batch_set_str(b, c, row, s.ptr, (size_t)s.len);
             } else if (cls == WEIR_SQL_CLASS_F64) {
                 weir_sql_batch_set_f64(b, c, row, weir_sql_batch_get_f64(src, c, r));
+            } else if (cls == WEIR_SQL_CLASS_I128) {
+                weir_sql_batch_set_i128(b, c, row, weir_sql_batch_get_i128(src, c, r));
             } else {
                 weir_sql_batch_set_i64(b, c, row, weir_sql_batch_get_i64(src, c, r));
             }
@@ -139,6 +151,11 @@ void weir_sql_batch_set_null(weir_sql_batch *b, int col, int row, bool is_null) 
 }
 
 void weir_sql_colvec_store_i64(weir_sql_colvec *v, int row, int64_t x) {
+    if (v->type.kind == WEIR_SQL_TYPE_DECIMAL && v->type.precision > 18) {
+        __int128 w = x;
+        memcpy((char *)v->data + (size_t)row * 16, &w, 16);
+        return;
+    }
     switch (weir_sql_value_width(&v->type)) {
     case 1: ((int8_t *)v->data)[row] = (int8_t)x; break;
     case 2: ((int16_t *)v->data)[row] = (int16_t)x; break;
@@ -153,6 +170,11 @@ void weir_sql_colvec_store_i64(weir_sql_colvec *v, int row, int64_t x) {
 }
 
 int64_t weir_sql_colvec_load_i64(const weir_sql_colvec *v, int row) {
+    if (v->type.kind == WEIR_SQL_TYPE_DECIMAL && v->type.precision > 18) {
+        __int128 w;
+        memcpy(&w, (const char *)v->data + (size_t)row * 16, 16);
+        return (int64_t)w; /* wraps when it does not fit: use weir_sql_batch_get_i128 */
+    }
     switch (weir_sql_value_width(&v->type)) {
     case 1:
         if (v->type.kind == WEIR_SQL_TYPE_BOOLEAN) return ((const uint8_t *)v->data)[row] != 0;
@@ -180,6 +202,23 @@ void weir_sql_batch_set_str(weir_sql_batch *b, int col, int row, const char *s, 
     if (len) weir_buf_append(&b->heap, s, len);
     ((weir_sql_sref *)b->cols[col].data)[row] = r;
     weir_sql_batch_set_null(b, col, row, false);
+}
+
+void weir_sql_batch_set_i128(weir_sql_batch *b, int col, int row, __int128 v) {
+    weir_sql_colvec *vec = &b->cols[col];
+    if (vec->type.kind == WEIR_SQL_TYPE_DECIMAL && vec->type.precision > 18) memcpy((char *)vec->data + (size_t)row * 16, &v, 16);
+    else weir_sql_colvec_store_i64(vec, row, (int64_t)v);
+    weir_sql_batch_set_null(b, col, row, false);
+}
+
+__int128 weir_sql_batch_get_i128(const weir_sql_batch *b, int col, int row) {
+    const weir_sql_colvec *vec = &b->cols[col];
+    if (vec->type.kind == WEIR_SQL_TYPE_DECIMAL && vec->type.precision > 18) {
+        __int128 w;
+        memcpy(&w, (const char *)vec->data + (size_t)row * 16, 16);
+        return w;
+    }
+    return weir_sql_colvec_load_i64(vec, row);
 }
 
 int64_t weir_sql_batch_get_i64(const weir_sql_batch *b, int col, int row) { return weir_sql_colvec_load_i64(&b->cols[col], row); }
@@ -224,6 +263,7 @@ int64_t weir_sql_days_from_civil(int y, int m, int d) {
 }
 
 static int64_t floordiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t weir_sql_floordiv(int64_t a, int64_t b) { return floordiv(a, b); }
 
 static void format_frac(weir_buf *out, int64_t frac_micros, int precision) {
     if (precision <= 0) return;
@@ -300,6 +340,78 @@ void weir_sql_format_decimal(weir_buf *out, int64_t v, int scale) {
     }
 }
 
+void weir_sql_format_decimal128(weir_buf *out, __int128 v, int scale) {
+    char buf[64];
+    unsigned __int128 a = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+    if (scale < 0) scale = 0;
+    if (scale > 38) scale = 38;
+    int n = 0;
+    do {
+        buf[n++] = (char)('0' + (int)(a % 10));
+        a /= 10;
+    } while (a || n <= scale);
+    if (v < 0) outs(out, "-");
+    for (int k = n - 1; k >= 0; k--) {
+        if (k == scale - 1) outs(out, ".");
+        weir_buf_append(out, &buf[k], 1);
+    }
+}
+
+static void format_binary(weir_buf *out, weir_str s) {
+    static const char hex[] = "0123456789abcdef";
+    outs(out, "x'");
+    for (int k = 0; k < s.len; k++) {
+        char h[2] = {hex[(uint8_t)s.ptr[k] >> 4], hex[(uint8_t)s.ptr[k] & 15]};
+        weir_buf_append(out, h, 2);
+    }
+    outs(out, "'");
+}
+
+/* One element of a nested value, as Flink's cast to STRING prints it. */
+static bool format_element(weir_buf *out, weir_sql_nested_reader *r, const weir_sql_ltype *t) {
+    weir_sql_nested_value v;
+    if (!weir_sql_nested_get(r, t, &v)) return false;
+    if (v.is_null) return outs(out, "NULL"), true;
+    switch (weir_sql_value_class(t)) {
+    case WEIR_SQL_CLASS_F64: weir_sql_format_f64(out, t, v.f); return true;
+    case WEIR_SQL_CLASS_I128: weir_sql_format_decimal128(out, v.d, t->scale); return true;
+    case WEIR_SQL_CLASS_STR:
+        if (weir_sql_ltype_is_nested(t)) return weir_sql_format_nested(out, t, v.s);
+        if (weir_sql_ltype_is_binary(t)) format_binary(out, v.s);
+        else weir_buf_append(out, v.s.ptr, (size_t)v.s.len);
+        return true;
+    default: weir_sql_format_i64(out, t, v.i); return true;
+    }
+}
+
+bool weir_sql_format_nested(weir_buf *out, const weir_sql_ltype *t, weir_str enc) {
+    weir_sql_nested_reader r;
+    weir_sql_nested_reader_init(&r, enc);
+    uint32_t n = 0;
+    if (t->kind == WEIR_SQL_TYPE_ROW) {
+        outs(out, "(");
+        for (int k = 0; k < t->nfields; k++) {
+            if (k) outs(out, ", ");
+            if (!format_element(out, &r, t->fields[k].type)) return false;
+        }
+        outs(out, ")");
+        return true;
+    }
+    if (!weir_sql_nested_get_count(&r, &n)) return false;
+    bool map = t->kind == WEIR_SQL_TYPE_MAP;
+    outs(out, map ? "{" : "[");
+    for (uint32_t k = 0; k < n; k++) {
+        if (k) outs(out, ", ");
+        if (!format_element(out, &r, t->elem)) return false;
+        if (map) {
+            outs(out, "=");
+            if (!format_element(out, &r, t->value)) return false;
+        }
+    }
+    outs(out, map ? "}" : "]");
+    return true;
+}
+
 void weir_sql_format_i64(weir_buf *out, const weir_sql_ltype *t, int64_t v) {
     char buf[64];
     int y, m, d;
@@ -318,6 +430,7 @@ void weir_sql_format_i64(weir_buf *out, const weir_sql_ltype *t, int64_t v) {
         return;
     case WEIR_SQL_TYPE_TIMESTAMP:
     case WEIR_SQL_TYPE_TIMESTAMP_LTZ: {
+        if (t->kind == WEIR_SQL_TYPE_TIMESTAMP_LTZ) v = weir_sql_tz_utc_to_local_us(v); /* shown in the local zone */
         int64_t days = floordiv(v, 86400000000LL), us = v - days * 86400000000LL;
         weir_sql_civil_from_days(days, &y, &m, &d);
         snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, (int)(us / 3600000000LL),
@@ -351,16 +464,17 @@ void weir_sql_batch_format(weir_buf *out, const weir_sql_batch *b, int col, int 
     const weir_sql_ltype *t = &b->cols[col].type;
     switch (weir_sql_value_class(t)) {
     case WEIR_SQL_CLASS_F64: weir_sql_format_f64(out, t, weir_sql_batch_get_f64(b, col, row)); return;
+    case WEIR_SQL_CLASS_I128: weir_sql_format_decimal128(out, weir_sql_batch_get_i128(b, col, row), t->scale); return;
     case WEIR_SQL_CLASS_STR: {
         weir_str s = weir_sql_batch_get_str(b, col, row);
-        if (weir_sql_ltype_is_binary(t)) {
-            static const char hex[] = "0123456789abcdef";
-            outs(out, "x'");
-            for (int k = 0; k < s.len; k++) {
-                char h[2] = {hex[(uint8_t)s.ptr[k] >> 4], hex[(uint8_t)s.ptr[k] & 15]};
-                weir_buf_append(out, h, 2);
+        if (weir_sql_ltype_is_nested(t)) {
+            size_t at = out->len;
+            if (!weir_sql_format_nested(out, t, s)) {
+                out->len = at;
+                outs(out, "<malformed>");
             }
-            outs(out, "'");
+        } else if (weir_sql_ltype_is_binary(t)) {
+            format_binary(out, s);
         } else {
             weir_buf_append(out, s.ptr, (size_t)s.len);
         }

@@ -2,12 +2,15 @@
  * over vector registers and runs it once per batch: each instruction is one loop over the
  * batch's rows, never a walk of the expression tree per row. Lazy operands (CASE branches,
  * COALESCE, IF, the right side of AND/OR) run under a mask register, so a branch that is
- * not taken computes (and fails) nothing. Casts and operators here; functions in expr_fn.c. */
+ * not taken computes (and fails) nothing. Casts and operators here; functions in expr_fn.c
+ * (strings, numbers), expr_time.c, expr_regex.c, expr_json.c and expr_nested.c; DECIMAL
+ * beyond 64 bits in expr_dec.c. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sql/sql.h"
 #include "sql/eval_internal.h"
@@ -90,26 +93,27 @@ static int64_t wrap_int(weir_sql_type_kind k, int64_t v) {
     }
 }
 
-/* Rescales a scaled decimal from scale s1 to s2 (HALF_UP); false when it does not fit
- * precision p. */
-static bool dec_rescale(__int128 v, int s1, int s2, int p, int64_t *out) {
-    if (s2 > s1) {
-        for (int k = s1; k < s2; k++) v *= 10;
-    } else if (s2 < s1) {
-        __int128 div = 1;
-        for (int k = s2; k < s1; k++) div *= 10;
-        __int128 q = v / div, rem = v % div;
-        if (rem * 2 >= div) q++;
-        else if (rem * 2 <= -div) q--;
-        v = q;
-    }
-    __int128 lim = p <= 18 ? pow10_tab[p] : (__int128)pow10_tab[18] * 10;
-    if (v >= lim || v <= -lim) return false;
-    *out = (int64_t)v;
-    return true;
+static double dec_to_double(int64_t v, int scale) { return (double)v / (double)pow10_tab[scale]; }
+
+/* A wide decimal as the nearest double (through its digits, as BigDecimal.doubleValue). */
+static double dec128_to_double(__int128 v, int scale) {
+    weir_buf b;
+    weir_buf_init(&b);
+    weir_sql_format_decimal128(&b, v, scale);
+    weir_buf_append(&b, "", 1);
+    double d = strtod((const char *)b.data, NULL);
+    weir_buf_free(&b);
+    return d;
 }
 
-static double dec_to_double(int64_t v, int scale) { return (double)v / (double)pow10_tab[scale]; }
+/* Any number (integer, DECIMAL of any width, FLOAT/DOUBLE) as a double. */
+static double num_to_double(const weir_sql_ltype *t, const weir_sql_val *v) {
+    int cls = weir_sql_value_class(t);
+    if (cls == WEIR_SQL_CLASS_F64) return v->f;
+    if (cls == WEIR_SQL_CLASS_I128) return dec128_to_double(v->d, t->scale);
+    if (t->kind == WEIR_SQL_TYPE_DECIMAL) return dec_to_double(v->i, t->scale);
+    return (double)v->i;
+}
 
 static weir_str trim_str(weir_str s) {
     while (s.len > 0 && isspace((unsigned char)s.ptr[0])) s.ptr++, s.len--;
@@ -117,23 +121,25 @@ static weir_str trim_str(weir_str s) {
     return s;
 }
 
-/* Parses [+-]digits[.digits][e[+-]digits] into a decimal of scale s; false if not a number. */
-static int parse_decimal(weir_str s, int scale, int precision, int64_t *out) {
+/* Parses [+-]digits[.digits][e[+-]digits] into a decimal of scale s (up to 38 digits):
+ * 0, 1 when it does not fit the precision, -1 if not a number. */
+static int parse_decimal128(weir_str s, int scale, int precision, __int128 *out) {
     s = trim_str(s);
     int k = 0;
     bool neg = false;
     if (k < s.len && (s.ptr[k] == '-' || s.ptr[k] == '+')) neg = s.ptr[k++] == '-';
     __int128 v = 0;
-    int digits = 0, frac = 0;
+    const __int128 big = weir_sql_pow10_128(37);
+    int digits = 0, frac = 0, extra_int = 0;
     bool dot = false;
     for (; k < s.len; k++) {
         char ch = s.ptr[k];
         if (ch == '.' && !dot) dot = true;
         else if (ch >= '0' && ch <= '9') {
-            if (v < (__int128)pow10_tab[18] * pow10_tab[18]) {
+            if (v < big) {
                 v = v * 10 + (ch - '0');
                 if (dot) frac++;
-            } else if (!dot) return -1;
+            } else if (!dot) extra_int++; /* digits beyond 38: the value cannot fit */
             digits++;
         } else break;
     }
@@ -149,14 +155,24 @@ static int parse_decimal(weir_str s, int scale, int precision, int64_t *out) {
         if (eneg) exp = -exp;
     }
     if (k != s.len) return -1;
+    if (extra_int && v != 0 && exp < 38) return 1;
     if (neg) v = -v;
-    int cur = frac - exp;
+    int cur = frac - exp - extra_int;
     for (; cur < 0; cur++) {
-        if (v > (__int128)pow10_tab[18] * pow10_tab[18] || v < -(__int128)pow10_tab[18] * pow10_tab[18]) return 1;
+        if (v > big || v < -big) return 1;
         v *= 10;
     }
-    if (cur > 38) return *out = 0, 0; /* far below the smallest digit: rounds to zero */
-    return dec_rescale(v, cur, scale, precision, out) ? 0 : 1;
+    if (cur > 80) return *out = 0, 0; /* far below the smallest digit: rounds to zero */
+    return weir_sql_dec_rescale(v, cur, scale, precision, out) ? 0 : 1;
+}
+
+static int parse_decimal(weir_str s, int scale, int precision, int64_t *out) {
+    __int128 v;
+    int rc = parse_decimal128(s, scale, precision > 18 ? 38 : precision, &v);
+    if (rc) return rc;
+    if (v > INT64_MAX || v < INT64_MIN) return 1;
+    *out = (int64_t)v;
+    return 0;
 }
 
 static bool parse_int_digits(const char **pp, const char *end, int min, int max, int *out) {
@@ -254,12 +270,20 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
     *out = (weir_sql_val){0};
     /* to strings */
     if (tc == WEIR_SQL_CLASS_STR) {
-        if (fc == WEIR_SQL_CLASS_STR) {
+        if (weir_sql_ltype_is_nested(from) && !weir_sql_ltype_is_nested(to)) { /* as Flink prints it: [1, 2] */
+            weir_buf b;
+            weir_buf_init(&b);
+            bool ok = weir_sql_format_nested(&b, from, in->s);
+            out->s = arena_str(scratch, &b);
+            weir_buf_free(&b);
+            if (!ok) return *why = "malformed nested value", -1;
+        } else if (fc == WEIR_SQL_CLASS_STR) {
             out->s = in->s;
         } else {
             weir_buf b;
             weir_buf_init(&b);
             if (fc == WEIR_SQL_CLASS_F64) weir_sql_format_f64(&b, from, in->f);
+            else if (fc == WEIR_SQL_CLASS_I128) weir_sql_format_decimal128(&b, in->d, from->scale);
             else weir_sql_format_i64(&b, from, in->i);
             out->s = arena_str(scratch, &b);
             weir_buf_free(&b);
@@ -286,7 +310,7 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
             return 0;
         }
         if (is_int_kind(tk)) {
-            int64_t v;
+            int64_t v = 0;
             int rc = parse_decimal(s, 0, 19, &v);
             /* as Flink: [+-]digits, and a fractional part is cut off ('1.9' is 1) */
             bool plain = s.len > 0, dot = false;
@@ -305,7 +329,8 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
             return 0;
         }
         if (tk == WEIR_SQL_TYPE_DECIMAL) {
-            int rc = parse_decimal(s, to->scale, to->precision, &out->i);
+            int rc = tc == WEIR_SQL_CLASS_I128 ? parse_decimal128(s, to->scale, to->precision, &out->d)
+                                               : parse_decimal(s, to->scale, to->precision, &out->i);
             if (rc < 0) return *why = "not a number", -1;
             return rc; /* 1: overflow gives NULL */
         }
@@ -339,7 +364,9 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
                 if (!parse_time(&p, end, &us)) return *why = "not a TIMESTAMP (yyyy-MM-dd HH:mm:ss)", -1;
             }
             if (p != end) return *why = "not a TIMESTAMP (yyyy-MM-dd HH:mm:ss)", -1;
-            out->i = truncate_micros(days * 86400000000LL + us, to->precision);
+            int64_t v = days * 86400000000LL + us;
+            if (tk == WEIR_SQL_TYPE_TIMESTAMP_LTZ) v = weir_sql_tz_local_to_utc_us(v);
+            out->i = truncate_micros(v, to->precision);
             return 0;
         }
         return *why = "unsupported cast", -1;
@@ -347,7 +374,7 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
     if (fk == WEIR_SQL_TYPE_NULL) return 1;
     /* numbers and booleans */
     if (tk == WEIR_SQL_TYPE_BOOLEAN) {
-        out->i = fc == WEIR_SQL_CLASS_F64 ? in->f != 0 : in->i != 0;
+        out->i = fc == WEIR_SQL_CLASS_F64 ? in->f != 0 : fc == WEIR_SQL_CLASS_I128 ? in->d != 0 : in->i != 0;
         return 0;
     }
     if (is_int_kind(tk)) {
@@ -358,6 +385,8 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
                 v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
             }
             out->i = wrap_int(tk, v);
+        } else if (fc == WEIR_SQL_CLASS_I128) { /* BigDecimal.longValue(): the low 64 bits */
+            out->i = wrap_int(tk, (int64_t)(uint64_t)(unsigned __int128)(in->d / weir_sql_pow10_128(from->scale)));
         } else if (fk == WEIR_SQL_TYPE_DECIMAL) {
             out->i = wrap_int(tk, in->i / pow10_tab[from->scale]);
         } else if (fk == WEIR_SQL_TYPE_TIMESTAMP || fk == WEIR_SQL_TYPE_TIMESTAMP_LTZ) {
@@ -368,6 +397,15 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
         return 0;
     }
     if (tk == WEIR_SQL_TYPE_DECIMAL) {
+        if (fc == WEIR_SQL_CLASS_F64 && tc == WEIR_SQL_CLASS_I128) { /* BigDecimal.valueOf(double): its shortest digits */
+            if (isnan(in->f) || isinf(in->f)) return 1;
+            weir_buf b;
+            weir_buf_init(&b);
+            weir_sql_format_f64(&b, from, in->f);
+            int rc = parse_decimal128((weir_str){(const char *)b.data, (int32_t)b.len}, to->scale, to->precision, &out->d);
+            weir_buf_free(&b);
+            return rc != 0;
+        }
         if (fc == WEIR_SQL_CLASS_F64) {
             if (isnan(in->f) || isinf(in->f)) return 1;
             double scaled = round(in->f * (double)pow10_tab[to->scale]);
@@ -376,27 +414,40 @@ int weir_sql_cast_value(weir_arena *scratch, const weir_sql_ltype *from, const w
             return 0;
         }
         int s1 = fk == WEIR_SQL_TYPE_DECIMAL ? from->scale : 0;
-        return dec_rescale(in->i, s1, to->scale, to->precision, &out->i) ? 0 : 1;
+        __int128 v = fc == WEIR_SQL_CLASS_I128 ? in->d : in->i, o;
+        if (!weir_sql_dec_rescale(v, s1, to->scale, to->precision, &o)) return 1;
+        if (tc == WEIR_SQL_CLASS_I128) out->d = o;
+        else out->i = (int64_t)o;
+        return 0;
     }
     if (tc == WEIR_SQL_CLASS_F64) {
-        double d = fc == WEIR_SQL_CLASS_F64 ? in->f : fk == WEIR_SQL_TYPE_DECIMAL ? dec_to_double(in->i, from->scale) : (double)in->i;
+        double d = num_to_double(from, in);
         out->f = tk == WEIR_SQL_TYPE_FLOAT ? (double)(float)d : d;
         return 0;
     }
     /* date and time */
     bool fts = fk == WEIR_SQL_TYPE_TIMESTAMP || fk == WEIR_SQL_TYPE_TIMESTAMP_LTZ;
     bool tts = tk == WEIR_SQL_TYPE_TIMESTAMP || tk == WEIR_SQL_TYPE_TIMESTAMP_LTZ;
+    if (tts && weir_sql_ltype_is_temporal(from) && (fk == WEIR_SQL_TYPE_TIMESTAMP_LTZ) != (tk == WEIR_SQL_TYPE_TIMESTAMP_LTZ)) {
+        /* between wall-clock time and an instant: through the local time zone */
+        int64_t v = fk == WEIR_SQL_TYPE_DATE ? in->i * 86400000000LL : fk == WEIR_SQL_TYPE_TIME ? in->i * 1000 : in->i;
+        v = tk == WEIR_SQL_TYPE_TIMESTAMP_LTZ ? weir_sql_tz_local_to_utc_us(v) : weir_sql_tz_utc_to_local_us(v);
+        return out->i = truncate_micros(v, to->precision), 0;
+    }
     if (tts && fts) return out->i = truncate_micros(in->i, to->precision), 0;
     if (tts && fk == WEIR_SQL_TYPE_DATE) return out->i = in->i * 86400000000LL, 0;
     if (tts && fk == WEIR_SQL_TYPE_TIME) return out->i = in->i * 1000, 0;
     if (tts && weir_sql_ltype_is_numeric(from)) { /* seconds since the epoch */
-        double secs = fc == WEIR_SQL_CLASS_F64 ? in->f : fk == WEIR_SQL_TYPE_DECIMAL ? dec_to_double(in->i, from->scale) : (double)in->i;
+        double secs = num_to_double(from, in);
         if (!(fabs(secs) < 9.2e12)) return *why = "out of the TIMESTAMP range", -1;
         out->i = truncate_micros((int64_t)(secs * 1e6), to->precision);
         return 0;
     }
-    if (tk == WEIR_SQL_TYPE_DATE && fts) return out->i = floordiv64(in->i, 86400000000LL), 0;
-    if (tk == WEIR_SQL_TYPE_TIME && fts) return out->i = (in->i - floordiv64(in->i, 86400000000LL) * 86400000000LL) / 1000, 0;
+    if ((tk == WEIR_SQL_TYPE_DATE || tk == WEIR_SQL_TYPE_TIME) && fts) {
+        int64_t v = fk == WEIR_SQL_TYPE_TIMESTAMP_LTZ ? weir_sql_tz_utc_to_local_us(in->i) : in->i;
+        if (tk == WEIR_SQL_TYPE_DATE) return out->i = floordiv64(v, 86400000000LL), 0;
+        return out->i = (v - floordiv64(v, 86400000000LL) * 86400000000LL) / 1000, 0;
+    }
     if (tk == fk) return out->i = in->i, 0;
     return *why = "unsupported cast", -1;
 }
@@ -469,8 +520,6 @@ static int compile_literal(compiler *c, const weir_sql_bexpr *e, int mask) {
             out = v;
         } else {
             weir_sql_ltype tt = t;
-            if (tt.kind == WEIR_SQL_TYPE_DECIMAL && tt.precision > 18)
-                return fail(c, e, "DECIMAL literal %s needs more than 18 digits, which the evaluator does not support yet", e->text);
             int rc = weir_sql_cast_value(&c->p->arena, &st, &v, &tt, &out, &why);
             if (rc != 0) return fail(c, e, "invalid literal '%s'", e->text);
         }
@@ -482,11 +531,8 @@ static int compile_literal(compiler *c, const weir_sql_bexpr *e, int mask) {
 static int cast_to(compiler *c, int r, const weir_sql_ltype *to, const weir_sql_bexpr *e, int mask, bool try_cast) {
     const weir_sql_ltype *from = &c->p->regs[r].type;
     if (weir_sql_ltype_equal_ignoring_null(from, to)) return r;
-    if (weir_sql_value_class(to) == WEIR_SQL_CLASS_I64 && to->kind == WEIR_SQL_TYPE_DECIMAL && to->precision > 18)
-        return fail(c, e, "%s", "DECIMAL with more than 18 digits is not supported by the evaluator yet");
-    if (to->kind == WEIR_SQL_TYPE_ARRAY || to->kind == WEIR_SQL_TYPE_MAP || to->kind == WEIR_SQL_TYPE_ROW ||
-        to->kind == WEIR_SQL_TYPE_MULTISET)
-        return fail(c, e, "%s", "collection types are not supported by the evaluator yet");
+    if (weir_sql_ltype_is_nested(to) || (weir_sql_ltype_is_nested(from) && !weir_sql_ltype_is_string(to)))
+        return fail(c, e, "%s", "casts to ARRAY, MULTISET, MAP and ROW types are not supported by the evaluator yet");
     int d = new_reg(c, *to);
     weir_sql_instr *i = emit(c, OP_CAST, d, mask, e);
     i->a = r;
@@ -504,6 +550,13 @@ static int mask_of(compiler *c, int mask, int src, int want, const weir_sql_bexp
 
 static bool decimal_ok(const weir_sql_ltype *t) { return t->kind != WEIR_SQL_TYPE_DECIMAL || t->precision <= 18; }
 
+/* The DECIMAL an integer operand joins decimal arithmetic as (Flink: TINYINT is
+ * DECIMAL(3, 0), SMALLINT (5, 0), INT (10, 0), BIGINT (19, 0)). */
+static weir_sql_ltype int_as_decimal(const weir_sql_ltype *t) {
+    int p = t->kind == WEIR_SQL_TYPE_TINYINT ? 3 : t->kind == WEIR_SQL_TYPE_SMALLINT ? 5 : t->kind == WEIR_SQL_TYPE_INT ? 10 : 19;
+    return weir_sql_ltype_make(WEIR_SQL_TYPE_DECIMAL, p, 0, false);
+}
+
 static int compile_arith(compiler *c, const weir_sql_bexpr *e, int mask, char op) {
     const weir_sql_ltype *rt = &e->type;
     int a = compile(c, e->args[0], mask);
@@ -513,12 +566,11 @@ static int compile_arith(compiler *c, const weir_sql_bexpr *e, int mask, char op
     const weir_sql_ltype *at = &c->p->regs[a].type, *bt = &c->p->regs[b].type;
     int d;
     if (weir_sql_ltype_is_numeric(rt)) {
-        if (!decimal_ok(rt)) return fail(c, e, "%s", "DECIMAL results with more than 18 digits are not supported by the evaluator yet");
         if (rt->kind == WEIR_SQL_TYPE_DECIMAL) {
             /* each side as a decimal of its own scale; the instruction aligns them */
             weir_sql_ltype da = *at, db = *bt;
-            if (da.kind != WEIR_SQL_TYPE_DECIMAL) da = weir_sql_ltype_make(WEIR_SQL_TYPE_DECIMAL, 18, 0, false);
-            if (db.kind != WEIR_SQL_TYPE_DECIMAL) db = weir_sql_ltype_make(WEIR_SQL_TYPE_DECIMAL, 18, 0, false);
+            if (da.kind != WEIR_SQL_TYPE_DECIMAL) da = int_as_decimal(&da);
+            if (db.kind != WEIR_SQL_TYPE_DECIMAL) db = int_as_decimal(&db);
             if ((a = cast_to(c, a, &da, e, mask, false)) < 0 || (b = cast_to(c, b, &db, e, mask, false)) < 0) return -1;
             d = new_reg(c, *rt);
             weir_sql_instr *i = emit(c, OP_ARITH_DEC, d, mask, e);
@@ -539,6 +591,20 @@ static int compile_arith(compiler *c, const weir_sql_bexpr *e, int mask, char op
             int t = a;
             a = b, b = t;
         }
+        d = new_reg(c, *rt);
+        weir_sql_instr *i = emit(c, OP_ARITH_TIME, d, mask, e);
+        i->a = a, i->b = b, i->sub = op;
+        return d;
+    }
+    if (weir_sql_ltype_is_interval(rt) && (op == '*' || op == '/')) {
+        /* interval * number, number * interval, interval / number: the count of months or
+         * milliseconds scaled as a double, rounded toward zero (as Flink's long arithmetic) */
+        if (weir_sql_ltype_is_interval(bt)) {
+            int t = a;
+            a = b, b = t;
+        }
+        weir_sql_ltype dt = weir_sql_ltype_make(WEIR_SQL_TYPE_DOUBLE, 0, 0, false);
+        if ((b = cast_to(c, b, &dt, e, mask, false)) < 0) return -1;
         d = new_reg(c, *rt);
         weir_sql_instr *i = emit(c, OP_ARITH_TIME, d, mask, e);
         i->a = a, i->b = b, i->sub = op;
@@ -752,9 +818,13 @@ static int compile_call(compiler *c, const weir_sql_bexpr *e, int mask) {
         i->a = a, i->b = b;
         return d;
     }
-    int id = weir_sql_fn_id(fn);
+    int id = weir_sql_fn_lookup(e);
     if (id < 0) return fail(c, e, "function %s is not supported by the evaluator yet", fn);
-    if (!decimal_ok(&e->type)) return fail(c, e, "%s", "DECIMAL results with more than 18 digits are not supported by the evaluator yet");
+    /* wide decimals: JSON builders, element access, constructors, and expr_fn.c's numeric
+     * functions (its string functions never see one) */
+    bool wide_ok = id >= WEIR_SQL_FN_JSON || id < WEIR_SQL_FN_TIME;
+    if (!wide_ok && !decimal_ok(&e->type))
+        return fail(c, e, "%s", "DECIMAL results with more than 18 digits are not supported by this function yet");
     int *r = weir_arena_alloc(&c->p->arena, sizeof(int) * (size_t)(n + 1));
     for (int k = 0; k < n; k++) {
         if (args[k]->kind == WEIR_SQL_BEXPR_SYMBOL) {
@@ -769,8 +839,8 @@ static int compile_call(compiler *c, const weir_sql_bexpr *e, int mask) {
             weir_sql_ltype s = weir_sql_ltype_make(weir_sql_ltype_is_numeric(&e->type) ? WEIR_SQL_TYPE_BIGINT : WEIR_SQL_TYPE_STRING,
                                                    WEIR_SQL_MAX_LENGTH, 0, false);
             if ((r[k] = cast_to(c, r[k], &s, e, mask, false)) < 0) return -1;
-        } else if (at->kind == WEIR_SQL_TYPE_DECIMAL && at->precision > 18) {
-            return fail(c, e, "%s", "DECIMAL arguments with more than 18 digits are not supported by the evaluator yet");
+        } else if (at->kind == WEIR_SQL_TYPE_DECIMAL && at->precision > 18 && !wide_ok) {
+            return fail(c, e, "%s", "DECIMAL arguments with more than 18 digits are not supported by this function yet");
         }
     }
     int d = new_reg(c, e->type);
@@ -851,8 +921,11 @@ void weir_sql_program_free(weir_sql_program *p) {
         free(p->regs[k].i);
         free(p->regs[k].f);
         free(p->regs[k].s);
+        free(p->regs[k].w);
         free(p->regs[k].null);
     }
+    for (int k = 0; k < p->nins; k++)
+        if (p->ins[k].aux_free) p->ins[k].aux_free(p->ins[k].aux);
     free(p->regs);
     free(p->ins);
     weir_arena_free(&p->arena);
@@ -898,6 +971,7 @@ int weir_sql_eval_fail(weir_sql_program *p, const weir_sql_instr *ins, const wei
             weir_buf_append(&b, arg->s[row].ptr, (size_t)(arg->s[row].len > 200 ? 200 : arg->s[row].len));
             weir_buf_append(&b, "'", 1);
         } else if (arg->cls == WEIR_SQL_CLASS_F64) weir_sql_format_f64(&b, &arg->type, arg->f[row]);
+        else if (arg->cls == WEIR_SQL_CLASS_I128) weir_sql_format_decimal128(&b, arg->w[row], arg->type.scale);
         else weir_sql_format_i64(&b, &arg->type, arg->i[row]);
     }
     weir_buf_append(&b, "", 1);
@@ -926,8 +1000,9 @@ static void ensure_rows(weir_sql_program *p, int n) {
         if (!r->null) abort();
         if (r->cls == WEIR_SQL_CLASS_I64) r->i = realloc(r->i, (size_t)cap * sizeof *r->i);
         else if (r->cls == WEIR_SQL_CLASS_F64) r->f = realloc(r->f, (size_t)cap * sizeof *r->f);
+        else if (r->cls == WEIR_SQL_CLASS_I128) r->w = realloc(r->w, (size_t)cap * sizeof *r->w);
         else r->s = realloc(r->s, (size_t)cap * sizeof *r->s);
-        if (!r->i && !r->f && !r->s) abort();
+        if (!r->i && !r->f && !r->s && !r->w) abort();
     }
     p->rows_cap = cap;
 }
@@ -936,6 +1011,7 @@ static weir_sql_val get_val(const weir_sql_reg *r, int row) {
     weir_sql_val v = {0};
     if (r->cls == WEIR_SQL_CLASS_I64) v.i = r->i[row];
     else if (r->cls == WEIR_SQL_CLASS_F64) v.f = r->f[row];
+    else if (r->cls == WEIR_SQL_CLASS_I128) v.d = r->w[row];
     else v.s = r->s[row];
     return v;
 }
@@ -943,6 +1019,7 @@ static weir_sql_val get_val(const weir_sql_reg *r, int row) {
 static void put_val(weir_sql_reg *r, int row, const weir_sql_val *v) {
     if (r->cls == WEIR_SQL_CLASS_I64) r->i[row] = v->i;
     else if (r->cls == WEIR_SQL_CLASS_F64) r->f[row] = v->f;
+    else if (r->cls == WEIR_SQL_CLASS_I128) r->w[row] = v->d;
     else r->s[row] = v->s;
 }
 
@@ -955,6 +1032,7 @@ static int cmp_str(weir_str a, weir_str b) {
 static int cmp_vals(const weir_sql_reg *a, const weir_sql_reg *b, int r) {
     if (a->cls == WEIR_SQL_CLASS_STR) return cmp_str(a->s[r], b->s[r]);
     if (a->cls == WEIR_SQL_CLASS_F64) return a->f[r] < b->f[r] ? -1 : a->f[r] > b->f[r];
+    if (a->cls == WEIR_SQL_CLASS_I128) return a->w[r] < b->w[r] ? -1 : a->w[r] > b->w[r];
     return a->i[r] < b->i[r] ? -1 : a->i[r] > b->i[r];
 }
 
@@ -1019,6 +1097,11 @@ static int run_instr(weir_sql_program *p, const weir_sql_instr *ins, const weir_
             ROWS {
                 d->null[r] = (nb[r >> 3] >> (r & 7)) & 1;
                 d->s[r] = (weir_str){heap + sr[r].off, (int32_t)sr[r].len};
+            }
+        } else if (d->cls == WEIR_SQL_CLASS_I128) {
+            ROWS {
+                d->null[r] = (nb[r >> 3] >> (r & 7)) & 1;
+                memcpy(&d->w[r], (const char *)v->data + (size_t)r * 16, 16);
             }
         } else if (d->cls == WEIR_SQL_CLASS_F64) {
             bool is_float = v->type.kind == WEIR_SQL_TYPE_FLOAT;
@@ -1088,50 +1171,59 @@ static int run_instr(weir_sql_program *p, const weir_sql_instr *ins, const weir_
         return WEIR_OK;
     }
     case OP_ARITH_DEC: {
+        /* fast path in 128 bits while nothing overflows; otherwise (and for /) the exact
+         * 256-bit path of expr_dec.c */
         int sa = a->type.scale, sb = b->type.scale, s = d->type.scale, prec = d->type.precision;
+        bool wa = a->cls == WEIR_SQL_CLASS_I128, wb = b->cls == WEIR_SQL_CLASS_I128, wd = d->cls == WEIR_SQL_CLASS_I128;
+        int cs = sa > sb ? sa : sb;
+        __int128 lim = weir_sql_pow10_128(prec);
         ROWS {
             if ((d->null[r] = a->null[r] | b->null[r])) continue;
-            __int128 x = a->i[r], y = b->i[r], v;
-            int vs;
-            switch (ins->sub) {
-            case '+':
-            case '-':
-            case '%': {
-                int cs = sa > sb ? sa : sb;
-                for (int k = sa; k < cs; k++) x *= 10;
-                for (int k = sb; k < cs; k++) y *= 10;
-                if (ins->sub == '%' && y == 0) return weir_sql_eval_fail(p, ins, a, r, "division by zero", err);
-                v = ins->sub == '+' ? x + y : ins->sub == '-' ? x - y : x % y;
-                vs = cs;
-                break;
-            }
-            case '*': v = x * y, vs = sa + sb; break;
-            default: {
-                if (y == 0) return weir_sql_eval_fail(p, ins, a, r, "division by zero", err);
-                /* x / y at scale s + 1, then rounded HALF_UP to s */
+            __int128 x = wa ? a->w[r] : a->i[r], y = wb ? b->w[r] : b->i[r], v = 0;
+            bool fast = false;
+            if ((ins->sub == '+' || ins->sub == '-') && cs == s && cs - sa <= 18 && cs - sb <= 18) {
+                __int128 xs, ys;
+                if (!__builtin_mul_overflow(x, (__int128)pow10_tab[cs - sa], &xs) &&
+                    !__builtin_mul_overflow(y, (__int128)pow10_tab[cs - sb], &ys) &&
+                    !(ins->sub == '+' ? __builtin_add_overflow(xs, ys, &v) : __builtin_sub_overflow(xs, ys, &v)))
+                    fast = true;
+            } else if (ins->sub == '*' && sa + sb == s) {
+                fast = !__builtin_mul_overflow(x, y, &v);
+            } else if (ins->sub == '/' && y != 0) {
+                /* x * 10^shift / y at scale s + 1, then HALF_UP to s */
                 int shift = s + 1 - sa + sb;
-                bool ok = true;
-                for (int k = 0; k < shift; k++) {
-                    if (x > ((__int128)1 << 120) || x < -((__int128)1 << 120)) ok = false;
-                    x *= 10;
+                __int128 xs, scale = shift > 18 ? (__int128)pow10_tab[18] * pow10_tab[shift - 18 > 18 ? 18 : shift - 18] : pow10_tab[shift < 0 ? 0 : shift];
+                if (shift >= 0 && shift <= 36 && !__builtin_mul_overflow(x, scale, &xs)) {
+                    __int128 q = xs / y, digit = q % 10;
+                    v = q / 10 + (digit >= 5) - (digit <= -5);
+                    fast = true;
                 }
-                for (int k = 0; k > shift; k--) y *= 10;
-                if (!ok) {
-                    d->null[r] = 1;
-                    continue;
-                }
-                v = x / y, vs = s + 1;
             }
+            int rc = 0;
+            if (fast) rc = v >= lim || v <= -lim;
+            else rc = weir_sql_dec_arith((char)ins->sub, x, sa, y, sb, s, prec, &v);
+            if (rc == 2) return weir_sql_eval_fail(p, ins, a, r, "division by zero", err);
+            if (rc == 1) { /* Flink: a decimal overflow is NULL */
+                d->null[r] = 1;
+                continue;
             }
-            int64_t o;
-            if (!dec_rescale(v, vs, s, prec, &o)) d->null[r] = 1; /* Flink: a decimal overflow is NULL */
-            else d->i[r] = o;
+            if (wd) d->w[r] = v;
+            else d->i[r] = (int64_t)v;
         }
         return WEIR_OK;
     }
     case OP_ARITH_TIME: {
         weir_sql_type_kind ak = a->type.kind, bk = b->type.kind;
         bool ym = bk == WEIR_SQL_TYPE_INTERVAL_YM;
+        if (ins->sub == '*' || ins->sub == '/') {
+            ROWS {
+                if ((d->null[r] = a->null[r] | b->null[r])) continue;
+                double v = ins->sub == '*' ? (double)a->i[r] * b->f[r] : (double)a->i[r] / b->f[r];
+                if (!(fabs(v) < 9.2e18)) return weir_sql_eval_fail(p, ins, b, r, ins->sub == '/' && b->f[r] == 0 ? "division by zero" : "interval out of range", err);
+                d->i[r] = (int64_t)v;
+            }
+            return WEIR_OK;
+        }
         ROWS {
             if ((d->null[r] = a->null[r] | b->null[r])) continue;
             int64_t x = a->i[r], y = ins->sub == '-' ? -b->i[r] : b->i[r];
@@ -1147,6 +1239,7 @@ static int run_instr(weir_sql_program *p, const weir_sql_instr *ins, const weir_
         ROWS {
             if ((d->null[r] = a->null[r])) continue;
             if (d->cls == WEIR_SQL_CLASS_F64) d->f[r] = -a->f[r];
+            else if (d->cls == WEIR_SQL_CLASS_I128) d->w[r] = -a->w[r];
             else d->i[r] = d->type.kind == WEIR_SQL_TYPE_DECIMAL ? -a->i[r] : wrap_int(d->type.kind, (int64_t)(0 - (uint64_t)a->i[r]));
         }
         return WEIR_OK;
@@ -1276,6 +1369,9 @@ int weir_sql_program_run(weir_sql_program *p, const weir_sql_batch *in, weir_sql
     if (n == 0) return WEIR_OK;
     ensure_rows(p, n);
     weir_arena_reset(&p->scratch);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     for (int k = 0; k < p->nins; k++) {
         p->dispatches++;
         if (run_instr(p, &p->ins[k], in, n, err) != WEIR_OK) return WEIR_ERROR;
@@ -1296,6 +1392,7 @@ int weir_sql_program_run(weir_sql_program *p, const weir_sql_batch *in, weir_sql
             if (reg->null[r] || reg->type.kind == WEIR_SQL_TYPE_NULL) weir_sql_batch_set_null(out, c, row, true);
             else if (reg->cls == WEIR_SQL_CLASS_STR) weir_sql_batch_set_str(out, c, row, reg->s[r].ptr, (size_t)reg->s[r].len);
             else if (reg->cls == WEIR_SQL_CLASS_F64) weir_sql_batch_set_f64(out, c, row, reg->f[r]);
+            else if (reg->cls == WEIR_SQL_CLASS_I128) weir_sql_batch_set_i128(out, c, row, reg->w[r]);
             else weir_sql_batch_set_i64(out, c, row, reg->i[r]);
             row++;
         }

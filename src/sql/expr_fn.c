@@ -38,6 +38,15 @@ int weir_sql_fn_id(const char *name) {
     return -1;
 }
 
+int weir_sql_fn_lookup(const weir_sql_bexpr *e) {
+    int id = weir_sql_fn_time_id(e->fn, e);
+    if (id < 0) id = weir_sql_fn_id(e->fn);
+    if (id < 0) id = weir_sql_fn_regex_id(e->fn);
+    if (id < 0) id = weir_sql_fn_json_id(e->fn);
+    if (id < 0) id = weir_sql_fn_nested_id(e->fn);
+    return id;
+}
+
 static const int64_t p10[19] = {1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
                                 1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
                                 100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
@@ -45,6 +54,7 @@ static const int64_t p10[19] = {1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 100
 
 static double as_double(const weir_sql_reg *g, int r) {
     if (g->cls == WEIR_SQL_CLASS_F64) return g->f[r];
+    if (g->cls == WEIR_SQL_CLASS_I128) return (double)((long double)g->w[r] / (long double)weir_sql_pow10_128(g->type.scale));
     if (g->type.kind == WEIR_SQL_TYPE_DECIMAL) return (double)g->i[r] / (double)p10[g->type.scale];
     return (double)g->i[r];
 }
@@ -59,6 +69,7 @@ static int64_t d2l(double x) {
 
 static int64_t as_int(const weir_sql_reg *g, int r) {
     if (g->cls == WEIR_SQL_CLASS_F64) return d2l(g->f[r]);
+    if (g->cls == WEIR_SQL_CLASS_I128) return (int64_t)(g->w[r] / weir_sql_pow10_128(g->type.scale));
     if (g->type.kind == WEIR_SQL_TYPE_DECIMAL) return g->i[r] / p10[g->type.scale];
     return g->i[r];
 }
@@ -137,7 +148,58 @@ static void hex_digest(weir_buf *b, const EVP_MD *md, weir_str s) {
     }
 }
 
+/* HALF_UP (or toward zero) to a multiple of unit, in 128 bits. */
+static __int128 round_int128(__int128 v, __int128 unit, bool truncate) {
+    __int128 q = v / unit, rem = v % unit;
+    if (!truncate) {
+        if (rem * 2 >= unit) q++;
+        else if (rem * 2 <= -unit) q--;
+    }
+    return q * unit;
+}
+
+/* ABS, SIGN, ROUND, TRUNCATE, FLOOR and CEIL of a DECIMAL(p > 18) argument. Returns false
+ * for the other functions (they take the argument as a double or an integer). */
+static bool wide_fn(weir_sql_program *p, const weir_sql_instr *ins, weir_sql_reg **g, int na, int r, weir_sql_reg *d) {
+    (void)p;
+    __int128 v = g[0]->w[r];
+    int s0 = g[0]->type.scale, ds = d->type.kind == WEIR_SQL_TYPE_DECIMAL ? d->type.scale : 0;
+    switch (ins->sub) {
+    case FN_ABS: v = v < 0 ? -v : v; break;
+    case FN_SIGN: v = v > 0 ? weir_sql_pow10_128(ds) : v < 0 ? -weir_sql_pow10_128(ds) : 0; break;
+    case FN_ROUND:
+    case FN_TRUNCATE: {
+        int64_t dig = na > 1 ? as_int(g[1], r) : 0;
+        if (dig < s0) {
+            int64_t drop = s0 - dig;
+            v = drop > 38 ? 0 : round_int128(v, weir_sql_pow10_128((int)drop), ins->sub == FN_TRUNCATE);
+        }
+        break;
+    }
+    case FN_FLOOR:
+    case FN_CEIL: {
+        __int128 u = weir_sql_pow10_128(s0), q = v / u;
+        if (v % u != 0 && (ins->sub == FN_FLOOR ? v < 0 : v > 0)) q += ins->sub == FN_FLOOR ? -1 : 1;
+        v = q, s0 = 0;
+        break;
+    }
+    default: return false;
+    }
+    if (ins->sub != FN_SIGN) { /* to the result's scale */
+        if (ds < s0) v /= weir_sql_pow10_128(s0 - ds);
+        else if (ds > s0) v *= weir_sql_pow10_128(ds - s0);
+    }
+    if (d->cls == WEIR_SQL_CLASS_I128) d->w[r] = v;
+    else if (d->cls == WEIR_SQL_CLASS_F64) d->f[r] = (double)v;
+    else d->i[r] = (int64_t)v;
+    return true;
+}
+
 int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_err *err) {
+    if (ins->sub >= WEIR_SQL_FN_NESTED) return weir_sql_fn_nested_run(p, ins, n, err);
+    if (ins->sub >= WEIR_SQL_FN_JSON) return weir_sql_fn_json_run(p, ins, n, err);
+    if (ins->sub >= WEIR_SQL_FN_REGEX) return weir_sql_fn_regex_run(p, ins, n, err);
+    if (ins->sub >= WEIR_SQL_FN_TIME) return weir_sql_fn_time_run(p, ins, n, err);
     weir_sql_reg *d = &p->regs[ins->dst];
     const int64_t *m = ins->mask >= 0 ? p->regs[ins->mask].i : NULL;
     weir_sql_reg *g[8] = {0};
@@ -159,6 +221,7 @@ int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_
         if (any_null) continue;
         b.len = 0;
         weir_str s = na > 0 && g[0]->cls == WEIR_SQL_CLASS_STR ? g[0]->s[r] : (weir_str){"", 0};
+        if (na > 0 && g[0]->cls == WEIR_SQL_CLASS_I128 && wide_fn(p, ins, g, na, r, d)) continue;
         switch (ins->sub) {
         case FN_UPPER:
         case FN_LOWER:

@@ -1,0 +1,18 @@
+-- DECIMAL beyond 18 digits: 128-bit values, Flink's result types, overflow is NULL
+SELECT CAST('12345678901234567890.123' AS DECIMAL(30, 3)), CAST(-1.5 AS DECIMAL(25, 2)),
+       CAST('99999999999999999999999999999999999999' AS DECIMAL(38, 0)),
+       CAST('1e40' AS DECIMAL(38, 0)), 123456789012345678901234567890.5;
+-- division gets scale max(6, s1 + p2 + 1): DECIMAL(10, 2) / DECIMAL(10, 2) is DECIMAL(23, 13)
+SELECT x / y, x * y, x + y, x - y, x % y, -x
+FROM (VALUES (CAST(10 AS DECIMAL(10, 2)), CAST(3 AS DECIMAL(10, 2))), (-2.50, 0.40), (1.00, -7.00), (NULL, 1.00)) AS t(x, y);
+-- wide columns, and arithmetic whose intermediate needs more than 38 digits
+SELECT w * w, w + v, w / v, w > v, w = w, CAST(w AS BIGINT), CAST(w AS DOUBLE), CAST(w AS STRING), CAST(v AS DECIMAL(5, 1))
+FROM (VALUES (CAST('12345678901234567890.12' AS DECIMAL(22, 2)), CAST('-0.000000000000000000005' AS DECIMAL(38, 21))),
+             (CAST('-99999999999999999999.99' AS DECIMAL(22, 2)), CAST('1.5' AS DECIMAL(38, 21)))) AS t(w, v);
+-- overflow beyond the precision is NULL (as Flink); a wide sum of integers
+SELECT CAST('99999999999999999999999999999999999999' AS DECIMAL(38, 0)) + 1,
+       CAST(9223372036854775807 AS DECIMAL(19, 0)) + 9223372036854775807,
+       CAST(1 AS DECIMAL(38, 37)) * 10, CAST(2 AS DECIMAL(30, 0)) / 3;
+-- numeric functions over wide decimals
+SELECT ABS(w), SIGN(w), ROUND(w, 1), ROUND(w), TRUNCATE(w, 1), FLOOR(w), CEIL(w), SQRT(ABS(w)) > 1, POWER(w, 0)
+FROM (VALUES (CAST('-12345678901234567890.55' AS DECIMAL(22, 2))), (CAST('98765432109876543210.45' AS DECIMAL(22, 2)))) AS t(w);

@@ -428,7 +428,9 @@ static int csv_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf
         }
         put_field(c, out, c->line.len ? (const char *)c->line.data : "", c->line.len, null && !c->null_literal);
     }
-    weir_buf_append(out, "\n", 1);
+    /* No line separator: a Kafka record holds exactly one row (Flink's
+     * CsvRowDataSerializationSchema writes none since FLINK-19868); the filesystem sink
+     * adds its own after each row. */
     return WEIR_OK;
 }
 

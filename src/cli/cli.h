@@ -11,6 +11,8 @@
 int weir_cli_serve(int argc, char **argv, char **envp);
 int weir_cli_topics(int argc, char **argv);
 int weir_cli_groups(int argc, char **argv);
+/* sql.c: `weir sql` (-f FILE, -e SQL, stdin, or the interactive prompt). */
+int weir_cli_sql(int argc, char **argv);
 
 /* ---- admin_client.c: what the HTTP-client subcommands share ----------------------------- */
 

@@ -15,6 +15,7 @@ static void usage(FILE *f) {
             "  serve      run the broker (Kafka listener, log, metadata)\n"
             "  topics     list topics: partitions, log start/end offsets, bytes (HTTP API)\n"
             "  groups     list consumer groups: state, members, committed offsets and lag (HTTP API)\n"
+            "  sql        run Flink SQL jobs and queries: -f FILE, -e SQL, or an interactive prompt\n"
             "\n"
             "Run 'weir <command> --help' for a command's options.\n");
 }
@@ -31,6 +32,7 @@ int main(int argc, char **argv, char **envp) {
     if (!strcmp(argv[1], "serve")) return weir_cli_serve(argc - 1, argv + 1, envp);
     if (!strcmp(argv[1], "topics")) return weir_cli_topics(argc - 1, argv + 1);
     if (!strcmp(argv[1], "groups")) return weir_cli_groups(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "sql")) return weir_cli_sql(argc - 1, argv + 1);
     fprintf(stderr, "weir: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sql/engine_internal.h"
+#include "sql/window_internal.h"
 
 /* ---- job services (sql.h) ------------------------------------------------------------- */
 
@@ -83,14 +83,47 @@ int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err) {
     return op->next->vt->push(op->next, op->next_input, b, err);
 }
 
+/* The minimum over the inputs that are not idle, forwarded when it advances (watermarks
+ * never go back: an input back from idleness behind the others holds nothing up). When
+ * every input is idle, the largest of their last watermarks goes out before the idleness,
+ * as Flink's watermark valve does. */
 int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
-    (void)input;
+    int n = op->plan->ninputs > 0 ? op->plan->ninputs : 1;
+    if (input < 0 || input >= n) input = 0;
+    if (ts == WEIR_SQL_WM_IDLE) op->input_idle[input] = true;
+    else {
+        op->input_idle[input] = false;
+        op->input_wm[input] = ts;
+    }
+    int64_t min = WEIR_SQL_WM_END, max = WEIR_SQL_WM_NONE;
+    bool any = false;
+    for (int k = 0; k < n; k++) {
+        if (op->input_wm[k] > max) max = op->input_wm[k];
+        if (op->input_idle[k]) continue;
+        any = true;
+        if (op->input_wm[k] < min) min = op->input_wm[k];
+    }
+    if (!any) {
+        if (op->out_idle) return WEIR_OK;
+        if (max != WEIR_SQL_WM_NONE && max > op->out_wm) {
+            op->out_wm = max;
+            if (op->next && op->next->vt->watermark(op->next, op->next_input, max, err) != WEIR_OK) return WEIR_ERROR;
+        }
+        op->out_idle = true;
+        return op->next ? op->next->vt->watermark(op->next, op->next_input, WEIR_SQL_WM_IDLE, err) : WEIR_OK;
+    }
+    if (min == WEIR_SQL_WM_NONE || (min <= op->out_wm && !op->out_idle)) return WEIR_OK;
+    if (min < op->out_wm) min = op->out_wm;
+    op->out_wm = min;
+    op->out_idle = false;
     if (!op->next) return WEIR_OK;
-    return op->next->vt->watermark(op->next, op->next_input, ts, err);
+    return op->next->vt->watermark(op->next, op->next_input, min, err);
 }
 
+/* An input that ended is at the end of time: its watermark moves there first, so windows
+ * waiting on it fire (as Flink does when a bounded source ends). */
 int weir_sql_op_forward_finish(weir_sql_op *op, int input, weir_err *err) {
-    (void)input;
+    if (weir_sql_op_forward_watermark(op, input, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
     if (++op->nfinished < (op->plan->ninputs > 0 ? op->plan->ninputs : 1)) return WEIR_OK;
     if (!op->next) return WEIR_OK;
     return op->next->vt->finish(op->next, op->next_input, err);
@@ -111,6 +144,8 @@ static const weir_sql_op_vtab *vtab_of(const weir_sql_plan *p) {
     case WEIR_SQL_PLAN_UNION: return &weir_sql_op_union;
     case WEIR_SQL_PLAN_LIMIT: return &weir_sql_op_limit;
     case WEIR_SQL_PLAN_SINK: return &weir_sql_op_sink;
+    case WEIR_SQL_PLAN_EXCHANGE: return &weir_sql_op_exchange;
+    case WEIR_SQL_PLAN_WINDOW_AGG: return &weir_sql_op_window_agg;
     }
     return NULL;
 }
@@ -149,6 +184,8 @@ static weir_sql_op_shared *shared_of(weir_sql_job *job, const weir_sql_plan *p) 
     atomic_init(&sh->printed, 0);
     sh->link = job->shared;
     job->shared = sh;
+    if (p->kind == WEIR_SQL_PLAN_EXCHANGE) sh->exchange = job->nexchanges++;
+    if (p->kind == WEIR_SQL_PLAN_WINDOW_AGG) job->event_time = job->stateful = true;
     return sh;
 }
 
@@ -310,6 +347,11 @@ static weir_sql_op *instantiate(weir_sql_worker *w, const weir_sql_plan *p, weir
     op->next = next;
     op->next_input = next_input;
     op->shared = shared_of(job, p);
+    op->input_wm = weir_arena_alloc(&job->arena, sizeof *op->input_wm * (size_t)(p->ninputs > 0 ? p->ninputs : 1));
+    op->input_idle = weir_arena_alloc(&job->arena, sizeof *op->input_idle * (size_t)(p->ninputs > 0 ? p->ninputs : 1));
+    for (int k = 0; k < (p->ninputs > 0 ? p->ninputs : 1); k++) op->input_wm[k] = WEIR_SQL_WM_NONE;
+    op->out_wm = WEIR_SQL_WM_NONE;
+    if (p->kind == WEIR_SQL_PLAN_EXCHANGE) w->exchanges[op->shared->exchange] = op;
     w->ops[w->nops++] = op;
     bool pushed = false;
     if (p->kind == WEIR_SQL_PLAN_LIMIT && path->n < 64) {
@@ -359,6 +401,35 @@ static int config_parallelism(weir_sql_job *job, int parallelism, weir_err *err)
 static void *worker_main(void *arg);
 static void *supervisor_main(void *arg);
 
+/* Event time is tracked per split (Flink's per-partition watermarks): a reader gives rows
+ * of all its splits in one batch without saying which split each came from, so with a
+ * window operator in the job each split gets a reader of its own, and the SCAN generates
+ * one watermark per reader (its input `sub`) and forwards their minimum. The cost is a
+ * reader per split (for Kafka, a consumer per partition) instead of per worker. */
+static void split_readers(weir_sql_job *job, weir_sql_worker *w) {
+    int n = 0;
+    for (int r = 0; r < w->nreaders; r++) n += w->readers[r].nsplits > 1 ? w->readers[r].nsplits : 1;
+    if (n == w->nreaders) return;
+    weir_sql_worker_reader *rs = weir_arena_alloc(&job->arena, sizeof *rs * (size_t)n);
+    n = 0;
+    for (int r = 0; r < w->nreaders; r++) {
+        const weir_sql_worker_reader *rd = &w->readers[r];
+        if (rd->nsplits <= 1) {
+            rs[n++] = *rd;
+            continue;
+        }
+        for (int k = 0; k < rd->nsplits; k++) {
+            rs[n] = *rd;
+            rs[n].splits = &rd->splits[k];
+            rs[n].nsplits = 1;
+            rs[n].sub = k;
+            n++;
+        }
+    }
+    w->readers = rs;
+    w->nreaders = n;
+}
+
 int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int parallelism, weir_err *err) {
     job->roots = roots;
     job->nroots = nroots;
@@ -367,6 +438,10 @@ int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int
         return weir_err_set(err, "SET 'execution.checkpointing.interval' = '%s': not a duration (e.g. '10 s', '500 ms')", iv);
     int want = config_parallelism(job, parallelism, err);
     if (want < 0) return WEIR_ERROR;
+    const char *idle = weir_sql_job_config(job, "table.exec.source.idle-timeout");
+    if (idle && (!weir_sql_parse_duration_ms(idle, &job->idle_timeout_ms) || job->idle_timeout_ms < 0))
+        return weir_err_set(err, "SET 'table.exec.source.idle-timeout' = '%s': not a duration (e.g. '10 s', '500 ms'; "
+                                 "0 turns idleness detection off)", idle);
     int total = 0;
     for (int k = 0; k < nroots; k++)
         if (prepare_node(job, roots[k], want, &total, err) != WEIR_OK) {
@@ -394,6 +469,11 @@ int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int
         w->ops = weir_arena_alloc(&job->arena, sizeof *w->ops * (size_t)(nodes + 1));
         w->readers = weir_arena_alloc(&job->arena, sizeof *w->readers * (size_t)(scans + 1));
         w->values_leaves = weir_arena_alloc(&job->arena, sizeof *w->values_leaves * (size_t)(values + 1));
+        w->exchanges = weir_arena_alloc(&job->arena, sizeof *w->exchanges * (size_t)(job->nexchanges + 1));
+        if (job->nexchanges > 0) {
+            w->inbox = weir_arena_alloc(&job->arena, sizeof *w->inbox);
+            weir_sql_inbox_init(w->inbox);
+        }
         limit_path path = {.n = 0};
         for (int k = 0; k < nroots; k++) instantiate(w, roots[k], NULL, 0, &path);
     }
@@ -414,6 +494,8 @@ int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int
             rr++;
         }
     }
+    if (job->event_time)
+        for (int i = 0; i < nw; i++) split_readers(job, &job->workers[i]);
     for (int i = 0; i < nw; i++) {
         weir_sql_worker *w = &job->workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -443,6 +525,10 @@ static int checkpoint(weir_sql_worker *w, weir_err *err) {
         weir_sql_op *op = w->ops[k];
         if (op->vt->flush && op->vt->flush(op, err) != WEIR_OK) return WEIR_ERROR;
     }
+    /* operator state lives only in memory (checkpoints of state come later): committing
+     * a source's position would lose the rows held in open windows if the job died, so a
+     * stateful job commits nothing and a restart reads them again (at least once) */
+    if (w->job->stateful) return WEIR_OK;
     for (int r = 0; r < w->nreaders; r++) {
         weir_sql_worker_reader *rd = &w->readers[r];
         const weir_sql_source_ops *ops = rd->sh->plan->connector->source;
@@ -487,7 +573,7 @@ static int worker_run(weir_sql_worker *w, weir_err *err) {
         weir_sql_worker_reader *rd = &w->readers[r];
         if (rd->reader) continue;
         rd->done = true;
-        if (rd->leaf->vt->finish(rd->leaf, 0, err) != WEIR_OK) return WEIR_ERROR;
+        if (rd->leaf->vt->finish(rd->leaf, rd->sub, err) != WEIR_OK) return WEIR_ERROR;
     }
     int64_t next_checkpoint = weir_mono_ms() + job->checkpoint_ms;
     while (!atomic_load(&job->stopping)) {
@@ -497,31 +583,39 @@ static int worker_run(weir_sql_worker *w, weir_err *err) {
             if (rd->done) continue;
             if (limited(rd)) {
                 rd->done = true;
-                if (rd->leaf->vt->finish(rd->leaf, 0, err) != WEIR_OK) return WEIR_ERROR;
+                if (rd->leaf->vt->finish(rd->leaf, rd->sub, err) != WEIR_OK) return WEIR_ERROR;
                 continue;
             }
             active++;
         }
-        if (active == 0) break;
+        /* rows and watermarks from the other workers' exchanges */
+        if (w->inbox) {
+            if (weir_sql_worker_drain(w, active == 0 ? 50 : 0, err) < 0) return WEIR_ERROR;
+            if (active == 0 && weir_sql_worker_exchanges_done(w)) break;
+        } else if (active == 0) {
+            break;
+        }
         for (int r = 0; r < w->nreaders && !atomic_load(&job->stopping); r++) {
             weir_sql_worker_reader *rd = &w->readers[r];
             if (rd->done) continue;
             /* one reader may wait until the next checkpoint; several take turns quickly so
-             * an idle source does not hold up a busy one */
+             * an idle source does not hold up a busy one, nor rows waiting in the inbox */
             int64_t left = next_checkpoint - weir_mono_ms();
-            int timeout = active > 1 ? 10 : (int)(left < 0 ? 0 : left > 200 ? 200 : left);
+            int timeout = active > 1 || w->inbox ? 10 : (int)(left < 0 ? 0 : left > 200 ? 200 : left);
             weir_sql_batch_clear(&rd->batch);
             int n = rd->sh->plan->connector->source->read(rd->reader, &rd->batch, WEIR_SQL_READ_ROWS, timeout, err);
             if (n == WEIR_SQL_END) {
                 rd->done = true;
-                if (rd->leaf->vt->finish(rd->leaf, 0, err) != WEIR_OK) return WEIR_ERROR;
+                if (rd->leaf->vt->finish(rd->leaf, rd->sub, err) != WEIR_OK) return WEIR_ERROR;
                 continue;
             }
             if (n < 0) return WEIR_ERROR;
-            if (n > 0 && rd->batch.nrows > 0) {
+            bool got = n > 0 && rd->batch.nrows > 0;
+            if (got) {
                 atomic_fetch_add(&job->rows_in, (uint64_t)rd->batch.nrows);
-                if (rd->leaf->vt->push(rd->leaf, 0, &rd->batch, err) != WEIR_OK) return WEIR_ERROR;
+                if (rd->leaf->vt->push(rd->leaf, rd->sub, &rd->batch, err) != WEIR_OK) return WEIR_ERROR;
             }
+            if (job->event_time && weir_sql_scan_tick(rd->leaf, rd->sub, got, weir_mono_ms(), err) != WEIR_OK) return WEIR_ERROR;
         }
         if (weir_mono_ms() >= next_checkpoint) {
             if (checkpoint(w, err) != WEIR_OK) return WEIR_ERROR;
@@ -557,6 +651,11 @@ static void *supervisor_main(void *arg) {
     weir_sql_job *job = arg;
     for (int i = 0; i < job->nworkers; i++)
         if (job->workers[i].started) pthread_join(job->workers[i].thread, NULL);
+    for (int i = 0; i < job->nworkers; i++) /* what no worker took (the job stopped or failed) */
+        if (job->workers[i].inbox) {
+            weir_sql_inbox_free(job->workers[i].inbox);
+            job->workers[i].inbox = NULL;
+        }
     close_shared(job, true);
     pthread_mutex_lock(&job->lock);
     bool failed = job->failed;
@@ -599,6 +698,7 @@ void weir_sql_job_stats_get(weir_sql_job *job, weir_sql_job_stats *out) {
     out->rows_out = atomic_load(&job->rows_out);
     out->skipped = atomic_load(&job->skipped);
     out->dead_lettered = atomic_load(&job->dead_lettered);
+    out->late_rows = atomic_load(&job->late_rows);
 }
 
 void weir_sql_job_free(weir_sql_job *job) {

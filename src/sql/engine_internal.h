@@ -60,11 +60,19 @@ struct weir_sql_op {
     int nfinished;            /* inputs that have ended */
     void *state;              /* the operator's own (op_*.c) */
     struct weir_sql_op_shared *shared; /* job-wide state of this plan node (LIMIT, sinks, VALUES) */
+    /* event time: the last watermark of each input and the one forwarded (the minimum over
+     * the inputs that are not idle); see weir_sql_op_forward_watermark */
+    int64_t *input_wm;
+    bool *input_idle;
+    int64_t out_wm;
+    bool out_idle;
 };
 
 /* Pushes to the next operator (no-op for roots). */
 int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err);
-/* Forwards watermark / finish (finish only once every input has finished). */
+/* Forwards watermark / finish (finish only once every input has finished). The watermark
+ * forwarded is the minimum over the inputs that are not idle, and only when it advances; an
+ * input that finished counts as the end of time (its open windows fire). */
 int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err);
 int weir_sql_op_forward_finish(weir_sql_op *op, int input, weir_err *err);
 
@@ -87,6 +95,8 @@ typedef struct weir_sql_op_shared {
     /* VALUES: the rows, evaluated once at job start (worker 0 emits them) */
     weir_sql_batch values;
     bool has_values;
+    /* EXCHANGE: its number in the job */
+    int exchange;
     /* LIMIT: rows seen so far over all workers (offset included) */
     _Atomic int64_t seen;
     /* SINK with a table: the opened sink (its input has the table's columns) */
@@ -105,6 +115,7 @@ bool weir_sql_limit_exhausted(const weir_sql_op_shared *sh);
 /* A reader of one SCAN leaf on one worker. */
 typedef struct weir_sql_worker_reader {
     weir_sql_op *leaf;        /* the SCAN operator it feeds */
+    int sub;                  /* its input number there (event time: one reader per split) */
     weir_sql_op_shared *sh;
     int *splits;
     int nsplits;
@@ -127,6 +138,11 @@ struct weir_sql_worker {
     weir_sql_op **values_leaves; /* VALUES operators (emitted by worker 0 only) */
     int nvalues;
     bool failed;
+    /* part 2: this worker's exchange instances (by the exchange's number in the job), its
+     * inbound queue, and whether it is delivering from it now (no re-entry) */
+    weir_sql_op **exchanges;
+    struct weir_sql_inbox *inbox;
+    bool draining;
 };
 
 struct weir_sql_job {
@@ -145,6 +161,11 @@ struct weir_sql_job {
     int nworkers;
     weir_sql_worker *workers;
     weir_sql_op_shared *shared; /* list of the plan nodes' job-wide state */
+    /* event time (part 2): exchanges, whether scans generate watermarks, the idle timeout */
+    int nexchanges;
+    bool event_time;          /* a window operator needs watermarks */
+    bool stateful;            /* operator state lives in memory: sources are not committed */
+    int64_t idle_timeout_ms;  /* 'table.exec.source.idle-timeout'; 0: never idle */
     /* state */
     atomic_bool stopping;     /* stop asked (session stop, or a failure) */
     atomic_bool stop_asked;   /* by the session (a query prints "Query terminated") */
@@ -155,7 +176,7 @@ struct weir_sql_job {
     bool ended;
     pthread_t supervisor;
     bool supervised;
-    _Atomic uint64_t rows_in, rows_out, skipped, dead_lettered;
+    _Atomic uint64_t rows_in, rows_out, skipped, dead_lettered, late_rows;
     struct weir_sql_job *link; /* the session's list */
 };
 

@@ -223,12 +223,100 @@ static void describe_calc(weir_buf *b, const weir_sql_plan *p) {
     outs(b, ")");
 }
 
+/* A window's length as Flink prints durations: "10 min", "5 s", "1 h", "1 d", "500 ms". */
+static void duration(weir_buf *b, int64_t ms) {
+    static const struct { int64_t ms; const char *unit; } units[] = {
+        {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
+    char s[48];
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (ms != 0 && ms % units[k].ms == 0) {
+            snprintf(s, sizeof s, "%" PRId64 " %s", ms / units[k].ms, units[k].unit);
+            outs(b, s);
+            return;
+        }
+    outs(b, "0 ms");
+}
+
+static void describe_exchange(weir_buf *b, const weir_sql_plan *p) {
+    const weir_sql_plan *in = p->inputs[0];
+    if (p->nkeys == 0) {
+        outs(b, "Exchange(distribution=[single])");
+        return;
+    }
+    outs(b, "Exchange(distribution=[hash[");
+    for (int k = 0; k < p->nkeys; k++) {
+        if (k) outs(b, ", ");
+        outs(b, in->cols[p->keys[k]].name);
+    }
+    outs(b, "]])");
+}
+
+/* WindowAggregate(groupBy=[item], window=[TUMBLE(time_col=[ts], size=[10 min])],
+ * select=[item, COUNT(*) AS n, start('w$) AS window_start, end('w$) AS window_end]) */
+static void describe_window_agg(weir_buf *b, const weir_sql_plan *p) {
+    const weir_sql_plan *in = p->inputs[0];
+    outs(b, "WindowAggregate(");
+    if (p->nkeys) {
+        outs(b, "groupBy=[");
+        for (int k = 0; k < p->nkeys; k++) {
+            if (k) outs(b, ", ");
+            outs(b, in->cols[p->keys[k]].name);
+        }
+        outs(b, "], ");
+    }
+    outs(b, "window=[");
+    outs(b, p->window_fn);
+    outs(b, "(time_col=[");
+    outs(b, in->cols[p->time_col].name);
+    if (strcmp(p->window_fn, "SESSION") == 0) {
+        outs(b, "], gap=[");
+        duration(b, p->window_size_ms);
+    } else if (strcmp(p->window_fn, "TUMBLE") == 0) {
+        outs(b, "], size=[");
+        duration(b, p->window_size_ms);
+    } else if (strcmp(p->window_fn, "HOP") == 0) {
+        outs(b, "], size=[");
+        duration(b, p->window_size_ms);
+        outs(b, "], slide=[");
+        duration(b, p->window_step_ms);
+    } else {
+        outs(b, "], max_size=[");
+        duration(b, p->window_size_ms);
+        outs(b, "], step=[");
+        duration(b, p->window_step_ms);
+    }
+    if (p->window_offset_ms) {
+        outs(b, "], offset=[");
+        if (p->window_offset_ms < 0) outs(b, "-");
+        duration(b, p->window_offset_ms < 0 ? -p->window_offset_ms : p->window_offset_ms);
+    }
+    outs(b, "])], select=[");
+    for (int k = 0; k < p->nkeys; k++) {
+        outs(b, in->cols[p->keys[k]].name);
+        outs(b, ", ");
+    }
+    for (int a = 0; a < p->naggs; a++) {
+        const weir_sql_bexpr *e = p->aggs[a];
+        weir_sql_plan_print_expr(b, e, in->cols, in->ncols);
+        if (e->filter) {
+            outs(b, " FILTER ");
+            weir_sql_plan_print_expr(b, e->filter, in->cols, in->ncols);
+        }
+        outs(b, " AS ");
+        outs(b, p->cols[p->nkeys + 3 + a].name);
+        outs(b, ", ");
+    }
+    outs(b, "start('w$) AS window_start, end('w$) AS window_end, rowtime('w$) AS window_time])");
+}
+
 void weir_sql_plan_describe(weir_buf *b, const weir_sql_plan *p, bool for_id) {
     char num[48];
     switch (p->kind) {
     case WEIR_SQL_PLAN_SCAN: describe_scan(b, p, for_id); return;
     case WEIR_SQL_PLAN_SINK: describe_sink(b, p); return;
     case WEIR_SQL_PLAN_CALC: describe_calc(b, p); return;
+    case WEIR_SQL_PLAN_EXCHANGE: describe_exchange(b, p); return;
+    case WEIR_SQL_PLAN_WINDOW_AGG: describe_window_agg(b, p); return;
     case WEIR_SQL_PLAN_VALUES:
         outs(b, "Values(tuples=[");
         for (int r = 0; r < p->nrows; r++) {

@@ -281,6 +281,15 @@ static weir_sql_plan *plan_scan(planner *pl, const weir_sql_brel *r) {
     p->cols = cols;
     p->ncols = t->ncolumns;
     p->needed = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *p->needed);
+    if (t->watermark) {
+        /* the watermark over what the source reads: computed columns (which see only the
+         * others) replaced by their expressions, so the scan can evaluate it itself */
+        weir_sql_bexpr **lower = weir_arena_alloc(pl->arena, (size_t)(t->ncolumns + 1) * sizeof *lower);
+        for (int k = 0; k < t->ncolumns; k++)
+            lower[k] = t->columns[k].kind == WEIR_SQL_COLUMN_COMPUTED ? t->columns[k].expr
+                                                                      : column_ref(pl, r->pos, k, &cols[k]);
+        p->watermark = substitute(pl, t->watermark, lower);
+    }
     return p;
 }
 
@@ -291,8 +300,8 @@ static weir_sql_plan *plan_leaf(planner *pl, const weir_sql_brel *r) {
     case WEIR_SQL_BREL_QUERY: return plan_query(pl, r->query);
     case WEIR_SQL_BREL_WINDOW:
         return fail_at(pl, r->pos,
-                       "the window function %s is not supported yet (window aggregation is a stateful operator and "
-                       "comes later)" STATELESS_HINT,
+                       "the window function %s is supported only under a window aggregation (GROUP BY window_start, "
+                       "window_end, ...) yet; window joins, window Top-N and deduplication come later",
                        r->fn);
     case WEIR_SQL_BREL_JOIN:
         return fail_at(pl, r->pos, "joins (%s JOIN) are not supported yet (stateful operators come later)" STATELESS_HINT,
@@ -314,14 +323,369 @@ static weir_sql_plan *plan_values_rows(planner *pl, weir_sql_pos pos, const weir
     return p;
 }
 
+/* ---- window aggregation ------------------------------------------------------------------ */
+
+/* Whether two bound expressions are the same computation (GROUP BY item matching). */
+static bool same_expr(const weir_sql_bexpr *a, const weir_sql_bexpr *b) {
+    if (a == b) return true;
+    if (!a || !b || a->kind != b->kind || a->nargs != b->nargs || a->type.kind != b->type.kind) return false;
+    if (a->kind == WEIR_SQL_BEXPR_COLUMN) return a->input == b->input && a->column == b->column;
+    if ((a->fn || b->fn) && (!a->fn || !b->fn || strcmp(a->fn, b->fn) != 0)) return false;
+    if ((a->text || b->text) && (!a->text || !b->text || strcmp(a->text, b->text) != 0)) return false;
+    if ((a->name || b->name) && (!a->name || !b->name || strcmp(a->name, b->name) != 0)) return false;
+    if (a->distinct != b->distinct || a->try_cast != b->try_cast || a->type.precision != b->type.precision ||
+        a->type.scale != b->type.scale)
+        return false;
+    for (int k = 0; k < a->nargs; k++)
+        if (!same_expr(a->args[k], b->args[k])) return false;
+    return same_expr(a->filter, b->filter) || (!a->filter && !b->filter);
+}
+
+/* A constant interval argument of a window TVF in milliseconds, evaluated by the expression
+ * engine (so INTERVAL '1' MINUTE, INTERVAL '90' SECOND and -INTERVAL ... all work). */
+static bool constant_interval_ms(planner *pl, weir_sql_bexpr *e, const char *what, int64_t *out) {
+    if (e->type.kind != WEIR_SQL_TYPE_INTERVAL_DT) {
+        fail_at(pl, e->pos, "the window's %s must be an INTERVAL of days, hours, minutes or seconds", what);
+        return false;
+    }
+    weir_sql_ltype dummy_t = weir_sql_ltype_make(WEIR_SQL_TYPE_INT, 0, 0, false);
+    weir_sql_lfield dummy = {.name = "$dummy", .type = &dummy_t};
+    weir_sql_program *prog = NULL;
+    weir_err err;
+    weir_sql_batch in, res;
+    bool ok = false;
+    if (weir_sql_program_compile(NULL, &e, 1, &dummy, 1, &prog, &err) != WEIR_OK) {
+        fail_at(pl, e->pos, "the window's %s must be a constant INTERVAL", what);
+        return false;
+    }
+    if (weir_sql_batch_init(&in, &dummy, 1, 1, &err) == WEIR_OK) {
+        weir_sql_batch_add_row(&in);
+        if (weir_sql_batch_init(&res, weir_sql_program_columns(prog), 1, 1, &err) == WEIR_OK) {
+            if (weir_sql_program_run(prog, &in, &res, &err) == WEIR_OK && res.nrows == 1 &&
+                !weir_sql_batch_is_null(&res, 0, 0)) {
+                *out = weir_sql_batch_get_i64(&res, 0, 0);
+                ok = true;
+            }
+            weir_sql_batch_free(&res);
+        }
+        weir_sql_batch_free(&in);
+    }
+    weir_sql_program_free(prog);
+    if (!ok) fail_at(pl, e->pos, "the window's %s must be a constant, non-NULL INTERVAL", what);
+    return ok;
+}
+
+typedef struct win_builder {
+    weir_sql_bexpr **pre;      /* the pre-aggregation CALC's expressions over the source */
+    weir_sql_lfield *pre_cols;
+    int npre, cappre;
+    weir_sql_bexpr **aggs;     /* the aggregate calls, rewritten over the pre-CALC */
+    const weir_sql_bexpr **agg_orig;
+    int naggs, capaggs;
+    const weir_sql_bquery *q;
+    int nsrc;                  /* columns of the windowed relation's source */
+    int nkeys;                 /* GROUP BY items other than the window columns */
+    const weir_sql_bexpr **key_exprs;
+    int out_start;             /* WINDOW_AGG output: keys, then start, end, time, aggs */
+    bool session;              /* SESSION windows (no COUNT(DISTINCT) yet) */
+} win_builder;
+
+/* A column of the pre-aggregation CALC computing e (one column per distinct expression),
+ * named after the source column it is, else $f<n> as Flink names computed fields. */
+static int pre_add(planner *pl, win_builder *wb, weir_sql_bexpr *e, const char *name, bool reuse) {
+    for (int k = 0; k < wb->npre && reuse; k++)
+        if (same_expr(wb->pre[k], e)) return k;
+    if (!name) {
+        if (e->kind == WEIR_SQL_BEXPR_COLUMN && e->name) name = e->name;
+        else name = weir_arena_sprintf(pl->arena, "$f%d", wb->npre);
+    }
+    if (wb->npre == wb->cappre) {
+        int cap = wb->cappre ? wb->cappre * 2 : 16;
+        weir_sql_bexpr **x = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *x);
+        weir_sql_lfield *c = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *c);
+        if (wb->npre) {
+            memcpy(x, wb->pre, (size_t)wb->npre * sizeof *x);
+            memcpy(c, wb->pre_cols, (size_t)wb->npre * sizeof *c);
+        }
+        wb->pre = x;
+        wb->pre_cols = c;
+        wb->cappre = cap;
+    }
+    wb->pre[wb->npre] = e;
+    wb->pre_cols[wb->npre].name = name;
+    wb->pre_cols[wb->npre].type = &e->type;
+    return wb->npre++;
+}
+
+/* Whether e reads a window column (window_start, window_end, window_time) of the TVF. */
+static bool reads_window_column(const weir_sql_bexpr *e, int nsrc) {
+    if (!e) return false;
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN) return e->input == 0 && e->column >= nsrc;
+    for (int k = 0; k < e->nargs; k++)
+        if (reads_window_column(e->args[k], nsrc)) return true;
+    return reads_window_column(e->filter, nsrc);
+}
+
+static const char *agg_name(planner *pl, int k) {
+    char *s = weir_arena_alloc(pl->arena, 16);
+    snprintf(s, 16, "$agg%d", k);
+    return s;
+}
+
+/* Registers an aggregate call: its arguments and FILTER become columns of the pre-CALC and
+ * the rewritten call reads them. Returns its index among the aggregates. */
+static int agg_add(planner *pl, win_builder *wb, const weir_sql_bexpr *e) {
+    for (int k = 0; k < wb->naggs; k++)
+        if (wb->agg_orig[k] == e || same_expr(wb->agg_orig[k], e)) return k;
+    static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG"};
+    bool ok = false;
+    for (size_t k = 0; k < sizeof supported / sizeof supported[0] && !ok; k++) ok = strcmp(e->fn, supported[k]) == 0;
+    if (!ok || e->over) {
+        fail_at(pl, e->pos, "aggregate function %s is not supported in a window aggregation yet (COUNT, COUNT(DISTINCT), "
+                            "SUM, MIN, MAX and AVG are)", e->fn);
+        return -1;
+    }
+    if (e->nargs > 1) {
+        fail_at(pl, e->pos, "%s takes one argument in a window aggregation", e->fn);
+        return -1;
+    }
+    if (e->distinct && wb->session) {
+        fail_at(pl, e->pos, "COUNT(DISTINCT ...) over SESSION windows is not supported yet (merging sessions would "
+                            "need to merge the sets of values)");
+        return -1;
+    }
+    if (e->distinct && strcmp(e->fn, "COUNT") != 0) {
+        fail_at(pl, e->pos, "%s(DISTINCT ...) is not supported in a window aggregation yet (COUNT(DISTINCT ...) is)", e->fn);
+        return -1;
+    }
+    if (reads_window_column(e, wb->nsrc)) {
+        fail_at(pl, e->pos, "an aggregate in a window aggregation cannot read window_start, window_end or window_time");
+        return -1;
+    }
+    if ((e->nargs && !check_expr(pl, e->args[0])) || !check_expr(pl, e->filter)) return -1;
+    weir_sql_bexpr *c = weir_arena_alloc(pl->arena, sizeof *c);
+    *c = *e;
+    if (e->nargs) {
+        c->args = weir_arena_alloc(pl->arena, sizeof *c->args);
+        int col = pre_add(pl, wb, e->args[0], NULL, true);
+        c->args[0] = column_ref(pl, e->pos, col, &wb->pre_cols[col]);
+    }
+    if (e->filter) {
+        int col = pre_add(pl, wb, boolean_filter(pl, e->filter), NULL, true);
+        c->filter = column_ref(pl, e->filter->pos, col, &wb->pre_cols[col]);
+    }
+    if (wb->naggs == wb->capaggs) {
+        int cap = wb->capaggs ? wb->capaggs * 2 : 8;
+        weir_sql_bexpr **x = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *x);
+        const weir_sql_bexpr **o = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *o);
+        if (wb->naggs) {
+            memcpy(x, wb->aggs, (size_t)wb->naggs * sizeof *x);
+            memcpy(o, wb->agg_orig, (size_t)wb->naggs * sizeof *o);
+        }
+        wb->aggs = x;
+        wb->agg_orig = o;
+        wb->capaggs = cap;
+    }
+    wb->aggs[wb->naggs] = c;
+    wb->agg_orig[wb->naggs] = e;
+    return wb->naggs++;
+}
+
+/* First pass over a SELECT item or HAVING: registers every aggregate call. */
+static bool collect_aggs(planner *pl, win_builder *wb, const weir_sql_bexpr *e) {
+    if (!e) return true;
+    if (e->kind == WEIR_SQL_BEXPR_AGG) return agg_add(pl, wb, e) >= 0;
+    for (int k = 0; k < e->nargs; k++)
+        if (!collect_aggs(pl, wb, e->args[k])) return false;
+    return true;
+}
+
+/* e (a SELECT item or HAVING over the TVF's columns) rewritten over the WINDOW_AGG's
+ * output: GROUP BY expressions and the window columns become its key columns, aggregate
+ * calls its aggregate columns. A column left over is not grouped. */
+static weir_sql_bexpr *over_window_agg(planner *pl, win_builder *wb, weir_sql_bexpr *e, const weir_sql_plan *agg) {
+    if (!e) return NULL;
+    if (e->kind == WEIR_SQL_BEXPR_SUBQUERY || e->over) {
+        check_expr(pl, e); /* refuses them, naming line:column */
+        return NULL;
+    }
+    for (int k = 0; k < wb->nkeys; k++)
+        if (same_expr(wb->key_exprs[k], e)) return column_ref(pl, e->pos, k, &agg->cols[k]);
+    if (e->kind == WEIR_SQL_BEXPR_AGG) {
+        int a = agg_add(pl, wb, e);
+        if (a < 0) return NULL;
+        return column_ref(pl, e->pos, wb->out_start + 3 + a, &agg->cols[wb->out_start + 3 + a]);
+    }
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN && e->input == 0) {
+        if (e->column >= wb->nsrc && e->column < wb->nsrc + 3) {
+            int c = wb->out_start + (e->column - wb->nsrc);
+            weir_sql_bexpr *r = column_ref(pl, e->pos, c, &agg->cols[c]);
+            return r;
+        }
+        return fail_at(pl, e->pos, "column '%s' is neither grouped nor aggregated", e->name ? e->name : "?");
+    }
+    if (e->nargs == 0) return e;
+    weir_sql_bexpr *c = weir_arena_alloc(pl->arena, sizeof *c);
+    *c = *e;
+    c->args = weir_arena_alloc(pl->arena, (size_t)e->nargs * sizeof *c->args);
+    for (int k = 0; k < e->nargs; k++)
+        if (!(c->args[k] = over_window_agg(pl, wb, e->args[k], agg))) return NULL;
+    return c;
+}
+
+/* SELECT ... FROM TABLE(TUMBLE|HOP|CUMULATE(...)) GROUP BY window_start, window_end[, keys]:
+ *   Calc(the SELECT items over the aggregation's output; HAVING as its filter)
+ *   +- WindowAggregate(keys, window, aggregates)
+ *      +- Exchange(hash[keys])
+ *         +- Calc(rowtime, keys, the aggregates' arguments and FILTERs)
+ *            +- the windowed relation's plan */
+static weir_sql_plan *plan_window_agg(planner *pl, const weir_sql_bquery *q) {
+    const weir_sql_brel *w = q->from;
+    bool session = strcmp(w->fn, "SESSION") == 0;
+    if (strcmp(w->fn, "TUMBLE") != 0 && strcmp(w->fn, "HOP") != 0 && strcmp(w->fn, "CUMULATE") != 0 && !session)
+        return fail_at(pl, w->pos, "the window function %s is not supported yet (TUMBLE, HOP, CUMULATE and SESSION are)",
+                       w->fn);
+    const weir_sql_brel *src = w->source;
+    int nsrc = src->ncols;
+    if (w->time_column < 0 || w->time_column >= nsrc ||
+        src->cols[w->time_column].type->time_attr != WEIR_SQL_TIME_ATTR_ROWTIME)
+        return fail_at(pl, w->pos, "window aggregation needs an event-time attribute (a column with a WATERMARK) as the "
+                                   "window's time column; processing-time windows are not supported yet");
+    /* window parameters */
+    int64_t size = 0, step = 0, offset = 0;
+    int nargs = w->nargs - w->npartition;
+    bool tumble = strcmp(w->fn, "TUMBLE") == 0 || session; /* SESSION: one argument, the gap */
+    int nrequired = tumble ? 1 : 2;
+    if (nargs < nrequired || nargs > nrequired + 1)
+        return fail_at(pl, w->pos, "%s takes %s", w->fn,
+                       tumble ? "a size and an optional offset" : strcmp(w->fn, "HOP") == 0 ? "a slide, a size and an optional offset"
+                                                                          : "a step, a size and an optional offset");
+    if (session && nargs != 1) return fail_at(pl, w->pos, "SESSION takes a gap (and no offset)");
+    if (tumble) {
+        if (!constant_interval_ms(pl, w->args[0], session ? "gap" : "size", &size)) return NULL;
+    } else {
+        if (!constant_interval_ms(pl, w->args[0], strcmp(w->fn, "HOP") == 0 ? "slide" : "step", &step) ||
+            !constant_interval_ms(pl, w->args[1], "size", &size))
+            return NULL;
+    }
+    if (nargs > nrequired && !constant_interval_ms(pl, w->args[nrequired], "offset", &offset)) return NULL;
+    if (size <= 0) return fail_at(pl, w->args[tumble ? 0 : 1]->pos, "the window %s must be positive", session ? "gap" : "size");
+    if (!tumble) {
+        if (step <= 0) return fail_at(pl, w->args[0]->pos, "the window %s must be positive", strcmp(w->fn, "HOP") == 0 ? "slide" : "step");
+        if (size % step != 0)
+            return fail_at(pl, w->args[1]->pos, "%s's size must be an integral multiple of its %s (as in Flink)", w->fn,
+                           strcmp(w->fn, "HOP") == 0 ? "slide" : "step");
+    }
+    /* GROUP BY: window_start and window_end (window_time may come too), then the keys */
+    bool has_start = false, has_end = false;
+    win_builder wb = {.q = q, .nsrc = nsrc};
+    wb.key_exprs = weir_arena_alloc(pl->arena, (size_t)(q->ngroup_by + 1) * sizeof *wb.key_exprs);
+    for (int k = 0; k < q->ngroup_by; k++) {
+        const weir_sql_bexpr *g = q->group_by[k];
+        if (g->kind == WEIR_SQL_BEXPR_COLUMN && g->input == 0 && g->column >= nsrc) {
+            has_start = has_start || g->column == nsrc;
+            has_end = has_end || g->column == nsrc + 1;
+            continue;
+        }
+        if (reads_window_column(g, nsrc))
+            return fail_at(pl, g->pos, "GROUP BY may use window_start, window_end and window_time only as plain columns");
+        if (!check_expr(pl, g)) return NULL;
+        wb.key_exprs[wb.nkeys++] = g;
+    }
+    if (!has_start || !has_end)
+        return fail_at(pl, q->ngroup_by ? q->group_by[0]->pos : q->pos,
+                       "a window aggregation must GROUP BY both window_start and window_end (as in Flink); other "
+                       "aggregations are not supported yet");
+    /* SESSION windows are per GROUP BY key (the aggregation's key); PARTITION BY must name
+     * some of those keys */
+    for (int k = 0; k < w->npartition; k++) {
+        const weir_sql_bexpr *pk = w->args[nargs + k];
+        bool found = false;
+        for (int j = 0; j < wb.nkeys && !found; j++) found = same_expr(wb.key_exprs[j], pk);
+        if (!found)
+            return fail_at(pl, pk->pos, "SESSION's PARTITION BY keys must be among the GROUP BY keys of the window "
+                                        "aggregation");
+    }
+    wb.session = session;
+    if (!check_expr(pl, q->where)) return NULL;
+    if (reads_window_column(q->where, nsrc))
+        return fail_at(pl, q->where->pos, "WHERE cannot read window_start, window_end or window_time before the window "
+                                          "aggregation; filter on them in an outer query");
+    weir_sql_plan *in = plan_leaf(pl, src);
+    if (!in) return NULL;
+    /* the pre-CALC: rowtime, keys, then each aggregate's argument and FILTER */
+    pre_add(pl, &wb, column_ref(pl, w->pos, w->time_column, &src->cols[w->time_column]), src->cols[w->time_column].name,
+            false);
+    int nkeys = 0; /* keys that are the same expression (GROUP BY a, a) count once */
+    for (int k = 0; k < wb.nkeys; k++) {
+        bool repeat = false;
+        for (int j = 0; j < nkeys && !repeat; j++) repeat = same_expr(wb.key_exprs[j], wb.key_exprs[k]);
+        if (repeat) continue;
+        pre_add(pl, &wb, (weir_sql_bexpr *)wb.key_exprs[k], NULL, false); /* column 1 + nkeys */
+        wb.key_exprs[nkeys++] = wb.key_exprs[k];
+    }
+    wb.nkeys = nkeys;
+    for (int k = 0; k < q->ncols; k++)
+        if (!collect_aggs(pl, &wb, q->items[k])) return NULL;
+    if (!collect_aggs(pl, &wb, q->having)) return NULL;
+    /* the pre-CALC reads the source's columns: the window columns cannot appear in it */
+    weir_sql_plan *pre = make_calc(pl, w->pos, in, q->where, wb.pre, wb.npre, wb.pre_cols);
+    /* make_calc may merge with a CALC below; its output columns are still wb.pre's */
+    weir_sql_plan *ex = new_node(pl, WEIR_SQL_PLAN_EXCHANGE, w->pos, 1);
+    ex->inputs[0] = pre;
+    ex->cols = pre->cols;
+    ex->ncols = pre->ncols;
+    ex->nkeys = wb.nkeys;
+    ex->keys = weir_arena_alloc(pl->arena, (size_t)(wb.nkeys + 1) * sizeof *ex->keys);
+    for (int k = 0; k < wb.nkeys; k++) ex->keys[k] = 1 + k;
+    weir_sql_plan *agg = new_node(pl, WEIR_SQL_PLAN_WINDOW_AGG, q->pos, 1);
+    agg->inputs[0] = ex;
+    agg->window_fn = w->fn;
+    agg->time_col = 0;
+    agg->window_size_ms = size;
+    agg->window_step_ms = step;
+    agg->window_offset_ms = offset;
+    agg->nkeys = wb.nkeys;
+    agg->keys = ex->keys;
+    agg->aggs = wb.aggs;
+    agg->naggs = wb.naggs;
+    wb.out_start = wb.nkeys;
+    int nout = wb.nkeys + 3 + wb.naggs;
+    weir_sql_lfield *cols = weir_arena_alloc(pl->arena, (size_t)nout * sizeof *cols);
+    for (int k = 0; k < wb.nkeys; k++) cols[k] = pre->cols[1 + k];
+    for (int k = 0; k < 3; k++) cols[wb.nkeys + k] = w->cols[nsrc + k];
+    for (int a = 0; a < wb.naggs; a++) {
+        cols[wb.nkeys + 3 + a].type = &wb.aggs[a]->type;
+        cols[wb.nkeys + 3 + a].name = agg_name(pl, a);
+        for (int k = 0; k < q->ncols; k++) /* an item that is just the aggregate names it */
+            if (q->items[k] == wb.agg_orig[a] || same_expr(q->items[k], wb.agg_orig[a])) {
+                cols[wb.nkeys + 3 + a].name = q->cols[k].name;
+                break;
+            }
+    }
+    agg->cols = cols;
+    agg->ncols = nout;
+    /* the final CALC: the SELECT items and HAVING over the aggregation's output */
+    weir_sql_bexpr **items = weir_arena_alloc(pl->arena, (size_t)(q->ncols + 1) * sizeof *items);
+    int naggs_before = wb.naggs;
+    for (int k = 0; k < q->ncols; k++)
+        if (!(items[k] = over_window_agg(pl, &wb, q->items[k], agg))) return NULL;
+    weir_sql_bexpr *having = NULL;
+    if (q->having && !(having = over_window_agg(pl, &wb, q->having, agg))) return NULL;
+    if (wb.naggs != naggs_before) return fail_at(pl, q->pos, "internal: an aggregate was missed while planning");
+    return make_calc(pl, q->pos, agg, having, items, q->ncols, q->cols);
+}
+
 static weir_sql_plan *plan_select(planner *pl, const weir_sql_bquery *q) {
     if (q->distinct)
         return fail_at(pl, q->pos, "SELECT DISTINCT is not supported yet (removing duplicates is a stateful operator and "
                                    "comes later)" STATELESS_HINT);
     if (q->from && q->from->kind == WEIR_SQL_BREL_JOIN) return plan_leaf(pl, q->from);
+    if (q->ngroup_by && q->from && q->from->kind == WEIR_SQL_BREL_WINDOW) return plan_window_agg(pl, q);
     if (q->ngroup_by)
         return fail_at(pl, q->group_by[0]->pos,
-                       "GROUP BY is not supported yet (stateful operators come later)" STATELESS_HINT);
+                       "GROUP BY is not supported yet outside a window aggregation (GROUP BY window_start, window_end, "
+                       "... over TUMBLE, HOP or CUMULATE); group aggregation produces a changelog, which comes later");
     for (int k = 0; k < q->ncols; k++)
         if (!check_expr(pl, q->items[k])) return NULL;
     if (!check_expr(pl, q->where) || !check_expr(pl, q->having)) return NULL;

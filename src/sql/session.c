@@ -57,6 +57,7 @@ static void reap(weir_sql_session *s, weir_sql_job *job) {
     s->done.rows_out += st.rows_out;
     s->done.skipped += st.skipped;
     s->done.dead_lettered += st.dead_lettered;
+    s->done.late_rows += st.late_rows;
     pthread_mutex_unlock(&s->lock);
     weir_sql_job_free(job);
 }
@@ -133,6 +134,7 @@ void weir_sql_session_stats(weir_sql_session *s, weir_sql_job_stats *out) {
         out->rows_out += st.rows_out;
         out->skipped += st.skipped;
         out->dead_lettered += st.dead_lettered;
+        out->late_rows += st.late_rows;
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -155,6 +157,10 @@ static int conf_check(const weir_sql_stmt *st, const char *key, const char *valu
     } else if (strcmp(key, "execution.checkpointing.interval") == 0) {
         int64_t ms;
         if (!weir_sql_parse_duration_ms(value, &ms) || ms <= 0) why = "not a duration (e.g. '10 s', '500 ms', '1 min')";
+    } else if (strcmp(key, "table.exec.source.idle-timeout") == 0) {
+        int64_t ms;
+        if (!weir_sql_parse_duration_ms(value, &ms) || ms < 0)
+            why = "not a duration (e.g. '10 s', '500 ms'; '0' turns idleness detection off)";
     } else if (strcmp(key, "table.dml-sync") == 0) {
         if (strcasecmp(value, "true") != 0 && strcasecmp(value, "false") != 0) why = "not a boolean (true or false)";
     } else if (strcmp(key, "sql-client.display.max-column-width") == 0) {

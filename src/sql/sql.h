@@ -829,7 +829,10 @@ typedef enum {
     WEIR_SQL_PLAN_CALC,   /* filter and projections over inputs[0], compiled into a program */
     WEIR_SQL_PLAN_UNION,  /* UNION ALL of the inputs (same column types) */
     WEIR_SQL_PLAN_LIMIT,  /* the first `limit` rows after `offset`, across the whole job */
-    WEIR_SQL_PLAN_SINK    /* a table's sink (INSERT), or the terminal (table NULL: a query's rows) */
+    WEIR_SQL_PLAN_SINK,   /* a table's sink (INSERT), or the terminal (table NULL: a query's rows) */
+    /* part 2 (event time and windows) */
+    WEIR_SQL_PLAN_EXCHANGE,  /* rows to the worker owning hash(keys) (no keys: all to one worker) */
+    WEIR_SQL_PLAN_WINDOW_AGG /* window aggregation; cols: keys, window_start, window_end, window_time, aggs */
 } weir_sql_plan_kind;
 
 /* A physical plan node. Plans are read-only once built; execution state lives in the
@@ -854,6 +857,16 @@ struct weir_sql_plan {
     weir_sql_bexpr ***rows;            /* VALUES: nrows rows of ncols constant expressions */
     int nrows;
     int64_t limit, offset;             /* LIMIT (-1: no limit) */
+    /* part 2 (event time and windows) */
+    weir_sql_bexpr *watermark;         /* SCAN: the table's WATERMARK over the scan's columns, computed
+                                          columns replaced by their expressions (NULL: none) */
+    int *keys;                         /* EXCHANGE, WINDOW_AGG: key columns of inputs[0] */
+    int nkeys;
+    const char *window_fn;             /* WINDOW_AGG: TUMBLE, HOP or CUMULATE */
+    int time_col;                      /* WINDOW_AGG: the rowtime column of inputs[0] */
+    int64_t window_size_ms, window_step_ms, window_offset_ms; /* step: HOP's slide, CUMULATE's step */
+    weir_sql_bexpr **aggs;             /* WINDOW_AGG: aggregate calls over inputs[0]'s columns */
+    int naggs;
 };
 
 /* Plans a bound INSERT, STATEMENT SET, query or EXPLAIN body into one SINK root per
@@ -877,6 +890,7 @@ typedef struct weir_sql_job_stats {
     uint64_t rows_out;       /* rows written to sinks */
     uint64_t skipped;        /* bad records skipped */
     uint64_t dead_lettered;  /* bad records written to a dead-letter topic */
+    uint64_t late_rows;      /* rows a window operator got behind its watermark (not aggregated) */
 } weir_sql_job_stats;
 
 typedef struct weir_sql_session weir_sql_session;

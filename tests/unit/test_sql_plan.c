@@ -134,6 +134,19 @@ static bool plan_ok(const weir_sql_plan *p, bool compile, weir_buf *why) {
         if (p->ninputs != 1 || (p->table && (!p->connector || !p->connector->sink))) ok = false;
         if (p->table && p->ncols != p->table->ncolumns) ok = false;
         break;
+    case WEIR_SQL_PLAN_EXCHANGE: /* keys within its input, same columns */
+    case WEIR_SQL_PLAN_WINDOW_AGG: /* keys, window_start, window_end, window_time, aggregates */
+        if (p->ninputs != 1) {
+            ok = false;
+            break;
+        }
+        for (int k = 0; k < p->nkeys; k++)
+            if (p->keys[k] < 0 || p->keys[k] >= p->inputs[0]->ncols) ok = false;
+        if (p->kind == WEIR_SQL_PLAN_EXCHANGE && p->ncols != p->inputs[0]->ncols) ok = false;
+        if (p->kind == WEIR_SQL_PLAN_WINDOW_AGG && (p->ncols != p->nkeys + 3 + p->naggs || p->window_size_ms <= 0))
+            ok = false;
+        if (!ok) weir_buf_append(why, "bad EXCHANGE/WINDOW_AGG; ", 25);
+        break;
     }
     for (int i = 0; i < p->ninputs; i++) ok = plan_ok(p->inputs[i], compile, why) && ok;
     return ok;

@@ -528,3 +528,12 @@ __int128 weir_format_get_decimal(const weir_sql_batch *b, int col, int row, cons
     if (weir_format_is_wide_decimal(t)) return weir_sql_batch_get_i128(b, col, row);
     return weir_sql_batch_get_i64(b, col, row);
 }
+
+void weir_format_put_nested_value(weir_buf *nb, const weir_sql_ltype *t, const weir_format_value *v) {
+    if (v->is_null) weir_sql_nested_put_null(nb);
+    else if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) weir_sql_nested_put_f64(nb, v->f);
+    else if (weir_format_is_wide_decimal(t)) weir_sql_nested_put_i128(nb, v->d);
+    else if (t->kind == WEIR_SQL_TYPE_DECIMAL) weir_sql_nested_put_i64(nb, (int64_t)v->d);
+    else if (weir_sql_ltype_is_string(t) || weir_sql_ltype_is_binary(t)) weir_sql_nested_put_bytes(nb, v->s, (uint32_t)v->len);
+    else weir_sql_nested_put_i64(nb, v->i);
+}

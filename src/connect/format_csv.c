@@ -101,14 +101,7 @@ static int split(csv_fmt *c, const char *s, size_t n, weir_err *err) {
 
 /* ---- values ----------------------------------------------------------------------- */
 
-typedef struct cval {
-    bool is_null;
-    int64_t i;
-    double f;
-    __int128 d;
-    const char *s;
-    size_t len;
-} cval;
+typedef weir_format_value cval;
 
 __attribute__((format(printf, 5, 6))) static int field_error(weir_err *err, const char *path, const char *s, size_t n,
                                                              const char *fmt, ...) {
@@ -199,15 +192,6 @@ static int convert(csv_fmt *c, const weir_sql_ltype *t, const char *path, const 
     }
 }
 
-static void put_value(weir_buf *nb, const weir_sql_ltype *t, const cval *v) {
-    if (v->is_null) weir_sql_nested_put_null(nb);
-    else if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) weir_sql_nested_put_f64(nb, v->f);
-    else if (weir_format_is_wide_decimal(t)) weir_sql_nested_put_i128(nb, v->d);
-    else if (t->kind == WEIR_SQL_TYPE_DECIMAL) weir_sql_nested_put_i64(nb, (int64_t)v->d);
-    else if (weir_sql_ltype_is_string(t) || weir_sql_ltype_is_binary(t)) weir_sql_nested_put_bytes(nb, v->s, (uint32_t)v->len);
-    else weir_sql_nested_put_i64(nb, v->i);
-}
-
 /* An ARRAY or ROW field: its parts split on the array-element delimiter. */
 static int convert_nested(csv_fmt *c, bool ignore, const weir_sql_ltype *t, const char *name, const char *s, size_t n,
                           weir_err *err) {
@@ -243,7 +227,7 @@ static int convert_nested(csv_fmt *c, bool ignore, const weir_sql_ltype *t, cons
             if (!ignore) return WEIR_ERROR;
             v.is_null = true;
         }
-        put_value(nb, et, &v);
+        weir_format_put_nested_value(nb, et, &v);
         count++;
         if (q >= end) break;
         p = q + c->array_delim_len;

@@ -88,4 +88,18 @@ bool weir_format_is_wide_decimal(const weir_sql_ltype *t);
 void weir_format_set_decimal(weir_sql_batch *b, int col, int row, const weir_sql_ltype *t, __int128 v);
 __int128 weir_format_get_decimal(const weir_sql_batch *b, int col, int row, const weir_sql_ltype *t);
 
+/* One decoded scalar on its way into a batch or a nested value: the member its type uses
+ * (i: integers, booleans, dates, times, timestamps, DECIMAL(p <= 18) unscaled in d too;
+ * f: FLOAT/DOUBLE; d: DECIMAL; s/len: strings and bytes). */
+typedef struct weir_format_value {
+    bool is_null;
+    int64_t i;
+    double f;
+    __int128 d;
+    const char *s;
+    size_t len;
+} weir_format_value;
+/* Appends v as one element of a nested value (sql.h's encoding) of type t. */
+void weir_format_put_nested_value(weir_buf *nb, const weir_sql_ltype *t, const weir_format_value *v);
+
 #endif

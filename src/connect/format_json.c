@@ -71,14 +71,7 @@ typedef struct jtok {
     bool is_int;   /* numbers without fraction or exponent */
 } jtok;
 
-typedef struct jscalar {
-    bool is_null;
-    int64_t i;
-    double f;
-    __int128 d;
-    const char *s;
-    size_t len;
-} jscalar;
+typedef weir_format_value jscalar;
 
 /* ---- errors ----------------------------------------------------------------------- */
 
@@ -330,6 +323,31 @@ static int scan_literal(jdec *d, jtok *t) {
     return syntax(d, d->p, "expected a value, found %s", what);
 }
 
+/* A field name of an object, the scanner at its opening quote (else the syntax error). */
+static int field_name(jdec *d, jtok *key) {
+    if (d->p >= d->end || *d->p != '"') {
+        char what[32];
+        describe_at(d, d->p, what, sizeof what);
+        return syntax(d, d->p, "expected a field name in double quotes, found %s", what);
+    }
+    return scan_string(d, key);
+}
+
+/* What follows a member of an object or an element of an array (close: '}' or ']'):
+ * *more is true after a ',' (white space behind it skipped), false after the closing
+ * bracket; anything else is the syntax error. */
+static int after_item(jdec *d, char close, bool *more) {
+    skip_ws(d);
+    if (d->p < d->end && (*d->p == ',' || *d->p == close)) {
+        *more = *d->p++ == ',';
+        if (*more) skip_ws(d);
+        return J_OK;
+    }
+    char what[32];
+    describe_at(d, d->p, what, sizeof what);
+    return syntax(d, d->p, "expected ',' or '%c' in %s, found %s", close, close == '}' ? "an object" : "an array", what);
+}
+
 static int skip_value(jdec *d, int depth);
 
 static int skip_container(jdec *d, int depth) {
@@ -347,31 +365,15 @@ static int skip_container(jdec *d, int depth) {
         int rc;
         if (obj) {
             jtok key;
-            if (d->p >= d->end || *d->p != '"') {
-                char what[32];
-                describe_at(d, d->p, what, sizeof what);
-                return syntax(d, d->p, "expected a field name in double quotes, found %s", what);
-            }
-            if ((rc = scan_string(d, &key)) != J_OK) return rc;
+            if ((rc = field_name(d, &key)) != J_OK) return rc;
             skip_ws(d);
             if (d->p >= d->end || *d->p != ':')
                 return syntax(d, d->p, "expected ':' after field name \"%.*s\"", (int)(key.len > 40 ? 40 : key.len), key.p);
             d->p++;
         }
         if ((rc = skip_value(d, depth + 1)) != J_OK) return rc;
-        skip_ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            skip_ws(d);
-            continue;
-        }
-        if (d->p < d->end && *d->p == close) {
-            d->p++;
-            return J_OK;
-        }
-        char what[32];
-        describe_at(d, d->p, what, sizeof what);
-        return syntax(d, d->p, "expected ',' or '%c' in %s, found %s", close, obj ? "an object" : "an array", what);
+        bool more;
+        if ((rc = after_item(d, close, &more)) != J_OK || !more) return rc;
     }
 }
 
@@ -596,13 +598,7 @@ static int decode_body(jdec *d, const weir_sql_ltype *t, weir_buf *nb, int depth
         else
             for (;;) {
                 jtok key;
-                if (d->p >= d->end || *d->p != '"') {
-                    char what[32];
-                    describe_at(d, d->p, what, sizeof what);
-                    rc = syntax(d, d->p, "expected a field name in double quotes, found %s", what);
-                    break;
-                }
-                if ((rc = scan_string(d, &key)) != J_OK) break;
+                if ((rc = field_name(d, &key)) != J_OK) break;
                 const char *ks;
                 size_t kn;
                 string_text(&key, &d->j->scratch, &ks, &kn);
@@ -616,20 +612,8 @@ static int decode_body(jdec *d, const weir_sql_ltype *t, weir_buf *nb, int depth
                 for (int i = 0; i < t->nfields; i++)
                     if (strlen(t->fields[i].name) == kn && !memcmp(t->fields[i].name, ks, kn)) at[i] = d->p;
                 if ((rc = skip_value(d, depth + 1)) != J_OK) break;
-                skip_ws(d);
-                if (d->p < d->end && *d->p == ',') {
-                    d->p++;
-                    skip_ws(d);
-                    continue;
-                }
-                if (d->p < d->end && *d->p == '}') {
-                    d->p++;
-                    break;
-                }
-                char what[32];
-                describe_at(d, d->p, what, sizeof what);
-                rc = syntax(d, d->p, "expected ',' or '}' in an object, found %s", what);
-                break;
+                bool more;
+                if ((rc = after_item(d, '}', &more)) != J_OK || !more) break;
             }
         const char *after = d->p;
         for (int i = 0; i < t->nfields && rc == J_OK; i++) {
@@ -661,12 +645,7 @@ static int decode_body(jdec *d, const weir_sql_ltype *t, weir_buf *nb, int depth
     for (;;) {
         if (t->kind == WEIR_SQL_TYPE_MAP) {
             jtok key;
-            if (d->p >= d->end || *d->p != '"') {
-                char what[32];
-                describe_at(d, d->p, what, sizeof what);
-                return syntax(d, d->p, "expected a field name in double quotes, found %s", what);
-            }
-            if ((rc = scan_string(d, &key)) != J_OK) return rc;
+            if ((rc = field_name(d, &key)) != J_OK) return rc;
             const char *ks;
             size_t kn;
             string_text(&key, &d->j->scratch, &ks, &kn);
@@ -684,31 +663,12 @@ static int decode_body(jdec *d, const weir_sql_ltype *t, weir_buf *nb, int depth
         d->depth--;
         if (rc != J_OK) return rc;
         count++;
-        skip_ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            skip_ws(d);
-            continue;
-        }
-        if (d->p < d->end && *d->p == close) {
-            d->p++;
-            break;
-        }
-        char what[32];
-        describe_at(d, d->p, what, sizeof what);
-        return syntax(d, d->p, "expected ',' or '%c' in %s, found %s", close, want_obj ? "an object" : "an array", what);
+        bool more;
+        if ((rc = after_item(d, close, &more)) != J_OK) return rc;
+        if (!more) break;
     }
     weir_sql_nested_set_count(nb, slot, count);
     return J_OK;
-}
-
-static void put_scalar(weir_buf *nb, const weir_sql_ltype *t, const jscalar *v) {
-    if (v->is_null) weir_sql_nested_put_null(nb);
-    else if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) weir_sql_nested_put_f64(nb, v->f);
-    else if (weir_format_is_wide_decimal(t)) weir_sql_nested_put_i128(nb, v->d);
-    else if (t->kind == WEIR_SQL_TYPE_DECIMAL) weir_sql_nested_put_i64(nb, (int64_t)v->d);
-    else if (weir_sql_ltype_is_string(t) || weir_sql_ltype_is_binary(t)) weir_sql_nested_put_bytes(nb, v->s, (uint32_t)v->len);
-    else weir_sql_nested_put_i64(nb, v->i);
 }
 
 /* One element of a nested value: NULL, a scalar, or a nested value (tag, length, body). */
@@ -736,7 +696,7 @@ static int decode_elem(jdec *d, const weir_sql_ltype *t, weir_buf *nb, int depth
         if ((rc = read_token(d, &tk, depth)) != J_OK) return rc;
         if (tk.kind == TK_NULL) v.is_null = true, rc = J_OK;
         else rc = convert_scalar(d, t, &tk, &v);
-        if (rc == J_OK) put_scalar(nb, t, &v);
+        if (rc == J_OK) weir_format_put_nested_value(nb, t, &v);
     }
     if (rc == J_FIELD && d->ignore) {
         nb->len = mark;

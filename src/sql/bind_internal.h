@@ -60,4 +60,11 @@ const char *weir_sql_derived_name(weir_sql_binder *b, const weir_sql_expr *e, in
 
 weir_sql_bquery *weir_sql_bind_query(weir_sql_binder *b, const weir_sql_query *q);
 
+/* Printing shared by the bound-tree printer (bind_print.c) and EXPLAIN (explain.c). */
+/* s as a SQL string literal: in single quotes, a quote inside doubled. */
+void weir_sql_print_quoted(weir_buf *b, const char *s);
+/* A literal as it was written: 'text', X'..', INTERVAL '-1' DAY TO HOUR, DATE '...' or the
+ * bare text (numbers). NULLs and booleans are left to the caller: the printers differ. */
+void weir_sql_print_literal_text(weir_buf *b, const weir_sql_bexpr *e);
+
 #endif

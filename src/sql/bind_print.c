@@ -19,13 +19,41 @@ static void out_int(weir_buf *b, int v) {
     outs(b, s);
 }
 
-static void quoted(weir_buf *b, const char *s) {
+void weir_sql_print_quoted(weir_buf *b, const char *s) {
     outs(b, "'");
     for (const char *c = s; *c; c++) {
         if (*c == '\'') outs(b, "'");
         weir_buf_append(b, c, 1);
     }
     outs(b, "'");
+}
+
+static void quoted(weir_buf *b, const char *s) { weir_sql_print_quoted(b, s); }
+
+void weir_sql_print_literal_text(weir_buf *b, const weir_sql_bexpr *e) {
+    const weir_sql_ltype *t = &e->type;
+    if (t->kind == WEIR_SQL_TYPE_CHAR) {
+        quoted(b, e->text);
+    } else if (t->kind == WEIR_SQL_TYPE_BINARY) {
+        outs(b, "X");
+        quoted(b, e->text);
+    } else if (weir_sql_ltype_is_interval(t)) {
+        outs(b, "INTERVAL ");
+        if (e->distinct) outs(b, "-");
+        quoted(b, e->text);
+        outs(b, " ");
+        outs(b, e->name);
+        if (e->fn) {
+            outs(b, " TO ");
+            outs(b, e->fn);
+        }
+    } else if (e->name) { /* DATE / TIME / TIMESTAMP '...' */
+        outs(b, e->name);
+        outs(b, " ");
+        quoted(b, e->text);
+    } else {
+        outs(b, e->text);
+    }
 }
 
 static void type_braces(weir_buf *b, const weir_sql_ltype *t) {
@@ -40,27 +68,7 @@ static void print_expr(weir_buf *b, const weir_sql_bexpr *e, int depth) {
     switch (e->kind) {
     case WEIR_SQL_BEXPR_LITERAL:
         if (!e->type.not_null && strcmp(e->text, "NULL") == 0) outs(b, "NULL"); /* a typed NULL */
-        else if (e->type.kind == WEIR_SQL_TYPE_CHAR) quoted(b, e->text);
-        else if (e->type.kind == WEIR_SQL_TYPE_BINARY) {
-            outs(b, "X");
-            quoted(b, e->text);
-        } else if (weir_sql_ltype_is_interval(&e->type)) {
-            outs(b, "INTERVAL ");
-            if (e->distinct) outs(b, "-");
-            quoted(b, e->text);
-            outs(b, " ");
-            outs(b, e->name);
-            if (e->fn) {
-                outs(b, " TO ");
-                outs(b, e->fn);
-            }
-        } else if (e->name) {
-            outs(b, e->name);
-            outs(b, " ");
-            quoted(b, e->text);
-        } else {
-            outs(b, e->text);
-        }
+        else weir_sql_print_literal_text(b, e);
         type_braces(b, &e->type);
         return;
     case WEIR_SQL_BEXPR_COLUMN:

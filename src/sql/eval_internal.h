@@ -106,6 +106,18 @@ int weir_sql_fn_json_run(weir_sql_program *p, const weir_sql_instr *ins, int n, 
 int weir_sql_fn_nested_id(const char *name);
 int weir_sql_fn_nested_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_err *err);
 
+/* The row prelude of every OP_FN loop: whether row r yields NULL without being computed,
+ * because the mask leaves it out or (NULL in, NULL out) one of the first nchk arguments is
+ * NULL. Sets the destination's null byte either way. Inline: it runs once per row. */
+static inline bool weir_sql_fn_row_null(const weir_sql_program *p, const weir_sql_instr *ins, const int64_t *mask,
+                                        int nchk, int r) {
+    weir_sql_reg *d = &p->regs[ins->dst];
+    bool null = mask && !mask[r];
+    for (int k = 0; k < nchk && !null; k++) null = p->regs[ins->args[k]].null[r];
+    d->null[r] = null;
+    return null;
+}
+
 /* The local time zone (the process's TZ, Flink's default 'table.local-time-zone'):
  * TIMESTAMP_LTZ values are UTC micros, shown and converted to TIMESTAMP in local time. */
 int64_t weir_sql_tz_utc_to_local_us(int64_t utc_us);

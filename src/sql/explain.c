@@ -6,18 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sql/bind_internal.h"
 #include "sql/plan_internal.h"
 
 static void outs(weir_buf *b, const char *s) { weir_buf_append(b, s, strlen(s)); }
 
-static void quoted(weir_buf *b, const char *s) {
-    outs(b, "'");
-    for (const char *c = s; *c; c++) {
-        if (*c == '\'') outs(b, "'");
-        weir_buf_append(b, c, 1);
-    }
-    outs(b, "'");
-}
 
 /* A type as a CAST or a typed NULL names it: nullable, without time attributes. */
 static void plain_type(weir_buf *b, const weir_sql_ltype *t) {
@@ -32,29 +25,10 @@ static void print_literal(weir_buf *b, const weir_sql_bexpr *e) {
     } else if (!t->not_null && e->text && strcmp(e->text, "NULL") == 0) {
         outs(b, "null:"); /* a typed NULL, as Flink's null:INTEGER */
         plain_type(b, t);
-    } else if (t->kind == WEIR_SQL_TYPE_CHAR) {
-        quoted(b, e->text);
-    } else if (t->kind == WEIR_SQL_TYPE_BINARY) {
-        outs(b, "X");
-        quoted(b, e->text);
     } else if (t->kind == WEIR_SQL_TYPE_BOOLEAN) {
         outs(b, strcmp(e->text, "TRUE") == 0 ? "true" : "false");
-    } else if (weir_sql_ltype_is_interval(t)) {
-        outs(b, "INTERVAL ");
-        if (e->distinct) outs(b, "-");
-        quoted(b, e->text);
-        outs(b, " ");
-        outs(b, e->name);
-        if (e->fn) {
-            outs(b, " TO ");
-            outs(b, e->fn);
-        }
-    } else if (e->name) { /* DATE / TIME / TIMESTAMP '...' */
-        outs(b, e->name);
-        outs(b, " ");
-        quoted(b, e->text);
     } else {
-        outs(b, e->text);
+        weir_sql_print_literal_text(b, e);
     }
 }
 

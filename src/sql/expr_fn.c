@@ -209,16 +209,8 @@ int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_
     weir_buf_init(&b);
     int rc = WEIR_OK;
     for (int r = 0; r < n; r++) {
-        if (m && !m[r]) {
-            d->null[r] = 1;
-            continue;
-        }
         /* NULL in, NULL out, except CONCAT_WS (skips NULL values after the separator) */
-        bool any_null = false;
-        int check = ins->sub == FN_CONCAT_WS ? 1 : na;
-        for (int k = 0; k < check; k++) any_null |= p->regs[ins->args[k]].null[r];
-        d->null[r] = any_null;
-        if (any_null) continue;
+        if (weir_sql_fn_row_null(p, ins, m, ins->sub == FN_CONCAT_WS ? 1 : na, r)) continue;
         b.len = 0;
         weir_str s = na > 0 && g[0]->cls == WEIR_SQL_CLASS_STR ? g[0]->s[r] : (weir_str){"", 0};
         if (na > 0 && g[0]->cls == WEIR_SQL_CLASS_I128 && wide_fn(p, ins, g, na, r, d)) continue;

@@ -280,11 +280,7 @@ int weir_sql_fn_json_run(weir_sql_program *p, const weir_sql_instr *ins, int n, 
     int id = ins->sub - WEIR_SQL_FN_JSON;
     step steps[64];
     for (int r = 0; r < n; r++) {
-        if (m && !m[r]) {
-            d->null[r] = 1;
-            continue;
-        }
-        if ((d->null[r] = doc->null[r] | path->null[r])) continue;
+        if (weir_sql_fn_row_null(p, ins, m, 2, r)) continue; /* the document and the path */
         bool strict;
         int ns = parse_path(path->s[r], steps, 64, &strict, &p->scratch);
         if (ns < 0) /* Flink rejects an invalid path */

@@ -156,14 +156,7 @@ int weir_sql_fn_regex_run(weir_sql_program *p, const weir_sql_instr *cins, int n
     int rc = WEIR_OK;
     weir_str *pieces = NULL, *kv = NULL;
     for (int r = 0; r < n; r++) {
-        if (m && !m[r]) {
-            d->null[r] = 1;
-            continue;
-        }
-        bool any_null = false;
-        for (int k = 0; k < na; k++) any_null |= p->regs[ins->args[k]].null[r];
-        d->null[r] = any_null;
-        if (any_null) continue;
+        if (weir_sql_fn_row_null(p, ins, m, na, r)) continue;
         weir_str s = g[0]->s[r];
         if (id == RF_STR_TO_MAP) {
             weir_str pd = na > 1 ? g[1]->s[r] : (weir_str){",", 1}, kd = na > 2 ? g[2]->s[r] : (weir_str){"=", 1};

@@ -324,14 +324,7 @@ int weir_sql_fn_time_run(weir_sql_program *p, const weir_sql_instr *ins, int n, 
     weir_buf_init(&b);
     int rc = WEIR_OK;
     for (int r = 0; r < n; r++) {
-        if (m && !m[r]) {
-            d->null[r] = 1;
-            continue;
-        }
-        bool any_null = false;
-        for (int k = 0; k < na; k++) any_null |= p->regs[ins->args[k]].null[r];
-        d->null[r] = any_null;
-        if (any_null) continue;
+        if (weir_sql_fn_row_null(p, ins, m, na, r)) continue;
         b.len = 0;
         switch (id) {
         case TF_CURRENT_TIMESTAMP: d->i[r] = now; break;

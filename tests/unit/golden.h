@@ -171,4 +171,76 @@ static inline char *golden_mutate(const char *src, size_t len, int edits, const 
     return copy;
 }
 
+/* Checks one variant of a golden script (file: its name, for messages); true
+ * when the outcome was clean (it worked, or failed with a message that names a place). */
+typedef bool (*golden_check_fn)(const char *src, size_t len, const char *file);
+
+/* Whether render's outcome for src is clean: it worked, or its message (after the 7
+ * characters of "error: ") starts "line L, column C: " or, with table_ok, "table '". An
+ * unclean one is shown on stderr with the start of the script. */
+static inline bool golden_render_clean(golden_render_fn render, const char *src, size_t len, bool table_ok) {
+    weir_buf b;
+    weir_buf_init(&b);
+    bool ok = true;
+    if (render(src, len, &b) != WEIR_OK) {
+        weir_buf_append(&b, "", 1);
+        int line = 0, col = 0;
+        const char *msg = (const char *)b.data + 7;
+        ok = (sscanf(msg, "line %d, column %d: ", &line, &col) == 2 && line >= 1 && col >= 1) ||
+             (table_ok && strncmp(msg, "table '", 7) == 0);
+        if (!ok) fprintf(stderr, "  unclean error for %.*s: %s\n", (int)(len > 60 ? 60 : len), src, (const char *)b.data);
+    }
+    weir_buf_free(&b);
+    return ok;
+}
+
+/* How golden_fuzz varies the scripts. */
+typedef struct golden_fuzz_opts {
+    size_t min_len;       /* scripts shorter than this are skipped */
+    bool prefixes;        /* check every prefix of each script... */
+    const char *cut_at;   /* ...ending before one of these characters or at the end (NULL: any) */
+    int mutations, edits; /* then this many golden_mutate variants of `edits` edits each */
+    const char *alphabet; /* the characters mutations insert */
+    uint64_t seed;        /* where the mutations' sequence starts, so a failure repeats */
+} golden_fuzz_opts;
+
+/* Robustness over the golden scripts of dir: every variant (a prefix or a mutation, each
+ * in its own allocation so ASan sees a read past its end) must pass check (a CHECK each).
+ * Returns how many variants were tried. */
+static inline long golden_fuzz(const char *dir, const golden_fuzz_opts *o, golden_check_fn check) {
+    uint64_t seed = o->seed;
+    int n = 0;
+    char **names = golden_list(dir, &n);
+    long tried = 0;
+    for (int k = 0; k < n; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        size_t len = 0;
+        char *src = golden_read_file(path, &len);
+        if (!src || len < o->min_len) {
+            free(src);
+            continue;
+        }
+        for (size_t cut = 0; o->prefixes && cut <= len; cut++) {
+            if (o->cut_at && cut < len && !memchr(o->cut_at, src[cut], strlen(o->cut_at))) continue;
+            char *copy = malloc(cut ? cut : 1);
+            if (!copy) abort();
+            memcpy(copy, src, cut);
+            CHECK(check(copy, cut, names[k]));
+            free(copy);
+            tried++;
+        }
+        for (int m = 0; m < o->mutations; m++) {
+            size_t clen;
+            char *copy = golden_mutate(src, len, o->edits, o->alphabet, &seed, &clen);
+            CHECK(check(copy, clen, names[k]));
+            free(copy);
+            tried++;
+        }
+        free(src);
+    }
+    golden_free_names(names, n);
+    return tried;
+}
+
 #endif

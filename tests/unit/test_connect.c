@@ -96,6 +96,30 @@ static void dg_stop(dg_run *run) {
     weir_connect_datagen.source->close(run->source);
 }
 
+/* A datagen test's start: the table ddl makes (in arena a), its source opened over
+ * nworkers splits and a batch b for its rows, all for dg_close; NULL (nothing to close)
+ * when the DDL fails. */
+static weir_sql_table *dg_open(dg_run *run, weir_arena *a, weir_sql_batch *b, const char *ddl, const bool *needed,
+                               int nworkers) {
+    weir_arena_init(a, 0);
+    weir_sql_table *t = table_of(a, ddl);
+    CHECK(t != NULL);
+    if (!t) {
+        weir_arena_free(a);
+        return NULL;
+    }
+    CHECK(dg_start(run, t, needed, nworkers) == WEIR_OK);
+    batch_of(b, t);
+    return t;
+}
+
+/* The end of a datagen test: the batch freed, readers and source closed, the arena freed. */
+static void dg_close(dg_run *run, weir_arena *a, weir_sql_batch *b) {
+    weir_sql_batch_free(b);
+    dg_stop(run);
+    weir_arena_free(a);
+}
+
 /* Reads until WEIR_SQL_END (or a bound on the reads), appending to b; returns the last code. */
 static int dg_drain(void *reader, weir_sql_batch *b, int max_reads) {
     weir_err err;
@@ -105,6 +129,11 @@ static int dg_drain(void *reader, weir_sql_batch *b, int max_reads) {
         if (rc == WEIR_SQL_END || rc < 0) return rc;
     }
     return rc;
+}
+
+/* Opens a reader on one split and reads it to its end into b (see dg_drain). */
+static int dg_read_split(dg_run *run, int split, weir_sql_batch *b, int max_reads) {
+    return dg_drain(dg_reader(run, &split, 1), b, max_reads);
 }
 
 #define SEQ_DDL                                                                                                        \
@@ -120,19 +149,16 @@ static int dg_drain(void *reader, weir_sql_batch *b, int max_reads) {
  * ends; the other sequences advance in step (the shortest sequence, id, ends the source). */
 TEST(datagen_sequence_over_three_splits) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, SEQ_DDL);
-    CHECK(t != NULL);
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 3) == WEIR_OK);
+    weir_sql_batch b;
+    weir_sql_table *t = dg_open(&run, &a, &b, SEQ_DDL, NULL, 3);
+    if (!t) return;
     CHECK_EQ_INT(run.nsplits, 3);
     int seen[1001] = {0};
     int total = 0;
     for (int s = 0; s < 3; s++) {
         void *r = dg_reader(&run, &s, 1);
-        weir_sql_batch b;
-        batch_of(&b, t);
+        weir_sql_batch_clear(&b);
         CHECK_EQ_INT(dg_drain(r, &b, 100), WEIR_SQL_END);
         CHECK_EQ_INT(b.nrows, s == 0 ? 334 : 333);
         for (int i = 0; i < b.nrows; i++) {
@@ -154,26 +180,21 @@ TEST(datagen_sequence_over_three_splits) {
         /* once ended it stays ended */
         weir_err err;
         CHECK_EQ_INT(weir_connect_datagen.source->read(r, &b, 10, 0, &err), WEIR_SQL_END);
-        weir_sql_batch_free(&b);
     }
     CHECK_EQ_INT(total, 1000);
     for (int id = 1; id <= 1000; id++) CHECK_EQ_INT(seen[id], 1);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 /* Several splits on one reader (fewer workers than splits): still each value once. */
 TEST(datagen_sequence_reader_with_two_splits) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, SEQ_DDL);
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 3) == WEIR_OK);
+    weir_sql_batch b;
+    weir_sql_table *t = dg_open(&run, &a, &b, SEQ_DDL, NULL, 3);
+    if (!t) return;
     int s02[] = {0, 2}, s1[] = {1};
     void *r1 = dg_reader(&run, s02, 2), *r2 = dg_reader(&run, s1, 1);
-    weir_sql_batch b;
-    batch_of(&b, t);
     CHECK_EQ_INT(dg_drain(r1, &b, 100), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 667);
     CHECK_EQ_INT(dg_drain(r2, &b, 100), WEIR_SQL_END);
@@ -184,27 +205,24 @@ TEST(datagen_sequence_reader_with_two_splits) {
         if (id >= 1 && id <= 1000) seen[id]++;
     }
     for (int id = 1; id <= 1000; id++) CHECK_EQ_INT(seen[id], 1);
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 /* number-of-rows bounds a random source, shared over the splits; it also cuts a sequence. */
 TEST(datagen_number_of_rows) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, "CREATE TABLE g (v INT, id BIGINT) WITH ('connector' = 'datagen', "
-                                     "'number-of-rows' = '1001', 'rows-per-second' = '100000000', "
-                                     "'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '1000000')");
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 2) == WEIR_OK);
     weir_sql_batch b;
-    batch_of(&b, t);
-    int s0 = 0, s1 = 1;
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s0, 1), &b, 100), WEIR_SQL_END);
+    weir_sql_table *t = dg_open(
+        &run, &a, &b,
+        "CREATE TABLE g (v INT, id BIGINT) WITH ('connector' = 'datagen', "
+        "'number-of-rows' = '1001', 'rows-per-second' = '100000000', "
+        "'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '1000000')",
+        NULL, 2);
+    if (!t) return;
+    CHECK_EQ_INT(dg_read_split(&run, 0, &b, 100), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 501);
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s1, 1), &b, 100), WEIR_SQL_END);
+    CHECK_EQ_INT(dg_read_split(&run, 1, &b, 100), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 1001);
     /* split 0 produced 0, 2, ..., 1000; split 1 produced 1, 3, ..., 999 */
     CHECK_EQ_INT(weir_sql_batch_get_i64(&b, 1, 500), 1000);
@@ -216,11 +234,9 @@ TEST(datagen_number_of_rows) {
     weir_sql_table *z = table_of(&a, "CREATE TABLE z (v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '0')");
     CHECK(dg_start(&run, z, NULL, 1) == WEIR_OK);
     batch_of(&b, z);
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s0, 1), &b, 3), WEIR_SQL_END);
+    CHECK_EQ_INT(dg_read_split(&run, 0, &b, 3), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 0);
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 static bool is_hex(weir_str s) {
@@ -232,27 +248,24 @@ static bool is_hex(weir_str s) {
 /* Random values stay in their bounds, for every scalar type. */
 TEST(datagen_random_bounds) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(
-        &a, "CREATE TABLE g (i INT, d DOUBLE, m DECIMAL(5, 2), s STRING, v VARCHAR(20), c CHAR(4), bin BYTES, "
-            "ok BOOLEAN, ts TIMESTAMP(3), lt TIMESTAMP_LTZ(3), dt DATE, tm TIME, ti TINYINT, big BIGINT, f FLOAT, "
-            "wide DECIMAL(30, 4), plus AS i + 1) "
-            "WITH ('connector' = 'datagen', 'number-of-rows' = '5000', 'rows-per-second' = '100000000', "
-            "'fields.i.min' = '-5', 'fields.i.max' = '5', 'fields.d.min' = '1.5', 'fields.d.max' = '2.5', "
-            "'fields.m.min' = '-1.25', 'fields.m.max' = '3.5', 'fields.s.length' = '7', "
-            "'fields.v.var-len' = 'true', 'fields.bin.length' = '3', 'fields.ts.max-past' = '10 s', "
-            "'fields.lt.max-past' = '1 min', 'fields.ti.min' = '100', 'fields.f.min' = '-1', 'fields.f.max' = '1', "
-            "'fields.wide.min' = '-99999999999999999999.5', 'fields.wide.max' = '99999999999999999999.5')");
-    CHECK(t != NULL);
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 2) == WEIR_OK);
     weir_sql_batch b;
-    batch_of(&b, t);
-    int s0 = 0, s1 = 1;
+    weir_sql_table *t = dg_open(
+        &run, &a, &b,
+        "CREATE TABLE g (i INT, d DOUBLE, m DECIMAL(5, 2), s STRING, v VARCHAR(20), c CHAR(4), bin BYTES, "
+        "ok BOOLEAN, ts TIMESTAMP(3), lt TIMESTAMP_LTZ(3), dt DATE, tm TIME, ti TINYINT, big BIGINT, f FLOAT, "
+        "wide DECIMAL(30, 4), plus AS i + 1) "
+        "WITH ('connector' = 'datagen', 'number-of-rows' = '5000', 'rows-per-second' = '100000000', "
+        "'fields.i.min' = '-5', 'fields.i.max' = '5', 'fields.d.min' = '1.5', 'fields.d.max' = '2.5', "
+        "'fields.m.min' = '-1.25', 'fields.m.max' = '3.5', 'fields.s.length' = '7', "
+        "'fields.v.var-len' = 'true', 'fields.bin.length' = '3', 'fields.ts.max-past' = '10 s', "
+        "'fields.lt.max-past' = '1 min', 'fields.ti.min' = '100', 'fields.f.min' = '-1', 'fields.f.max' = '1', "
+        "'fields.wide.min' = '-99999999999999999999.5', 'fields.wide.max' = '99999999999999999999.5')",
+        NULL, 2);
+    if (!t) return;
     int64_t before = weir_now_ms();
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s0, 1), &b, 100), WEIR_SQL_END);
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s1, 1), &b, 100), WEIR_SQL_END);
+    CHECK_EQ_INT(dg_read_split(&run, 0, &b, 100), WEIR_SQL_END);
+    CHECK_EQ_INT(dg_read_split(&run, 1, &b, 100), WEIR_SQL_END);
     int64_t after = weir_now_ms();
     CHECK_EQ_INT(b.nrows, 5000);
     int trues = 0, vlens[21] = {0}, imin = 100, imax = -100;
@@ -293,26 +306,20 @@ TEST(datagen_random_bounds) {
     CHECK(imin == -5 && imax == 5);      /* both ends are reachable */
     CHECK(trues > 2000 && trues < 3000); /* BOOLEAN: both values, about half each */
     CHECK(vlens[1] > 0 && vlens[20] > 0); /* var-len: lengths 1..20 */
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 /* null-rate makes about that share NULL; columns the query does not need stay NULL. */
 TEST(datagen_null_rate_and_needed) {
-    weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, "CREATE TABLE g (a INT, b STRING, c BIGINT) WITH ('connector' = 'datagen', "
-                                     "'number-of-rows' = '10000', 'rows-per-second' = '100000000', "
-                                     "'fields.a.null-rate' = '0.3', 'fields.b.null-rate' = '1')");
-    if (!t) return;
     bool needed[3] = {true, true, false};
+    weir_arena a;
     dg_run run;
-    CHECK(dg_start(&run, t, needed, 1) == WEIR_OK);
     weir_sql_batch b;
-    batch_of(&b, t);
-    int s0 = 0;
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s0, 1), &b, 100), WEIR_SQL_END);
+    weir_sql_table *t = dg_open(&run, &a, &b, "CREATE TABLE g (a INT, b STRING, c BIGINT) WITH ('connector' = 'datagen', "
+                                          "'number-of-rows' = '10000', 'rows-per-second' = '100000000', "
+                                          "'fields.a.null-rate' = '0.3', 'fields.b.null-rate' = '1')", needed, 1);
+    if (!t) return;
+    CHECK_EQ_INT(dg_read_split(&run, 0, &b, 100), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 10000);
     int nulls = 0, bnulls = 0, cnulls = 0;
     for (int r = 0; r < b.nrows; r++) {
@@ -323,9 +330,7 @@ TEST(datagen_null_rate_and_needed) {
     CHECK(nulls > 2500 && nulls < 3500);
     CHECK_EQ_INT(bnulls, 10000);
     CHECK_EQ_INT(cnulls, 10000);
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 /* rows-per-second: a reader gives its share of the rate. Reads wait for the limiter (up
@@ -333,15 +338,15 @@ TEST(datagen_null_rate_and_needed) {
  * initial burst (a tenth of a second's worth), within generous bounds. */
 TEST(datagen_rate_limit) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, "CREATE TABLE g (a INT) WITH ('connector' = 'datagen', 'rows-per-second' = '4000')");
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 2) == WEIR_OK);
+    weir_sql_batch b;
+    weir_sql_table *t = dg_open(
+        &run, &a, &b,
+        "CREATE TABLE g (a INT) WITH ('connector' = 'datagen', 'rows-per-second' = '4000')",
+        NULL, 2);
+    if (!t) return;
     int s0 = 0;
     void *r = dg_reader(&run, &s0, 1); /* one of two splits: 2000 rows/s */
-    weir_sql_batch b;
-    batch_of(&b, t);
     weir_err err;
     int64_t t0 = weir_mono_us(), elapsed = 0;
     long rows = 0;
@@ -372,26 +377,19 @@ TEST(datagen_rate_limit) {
     int64_t waited = weir_mono_us() - before;
     CHECK(waited >= 30000 && waited < 600000);
     CHECK_EQ_INT(b.nrows, 1);
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 /* ARRAY, MAP and ROW columns: random elements; 'length' sizes the collection. */
 TEST(datagen_nested) {
     weir_arena a;
-    weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, "CREATE TABLE g (arr ARRAY<INT>, m MAP<STRING, BIGINT>, r ROW<x SMALLINT, "
-                                     "y VARCHAR(3), z ARRAY<BOOLEAN>>) WITH ('connector' = 'datagen', "
-                                     "'number-of-rows' = '50', 'fields.arr.length' = '4')");
-    CHECK(t != NULL);
-    if (!t) return;
     dg_run run;
-    CHECK(dg_start(&run, t, NULL, 1) == WEIR_OK);
     weir_sql_batch b;
-    batch_of(&b, t);
-    int s0 = 0;
-    CHECK_EQ_INT(dg_drain(dg_reader(&run, &s0, 1), &b, 100), WEIR_SQL_END);
+    weir_sql_table *t = dg_open(&run, &a, &b, "CREATE TABLE g (arr ARRAY<INT>, m MAP<STRING, BIGINT>, r ROW<x SMALLINT, "
+                                          "y VARCHAR(3), z ARRAY<BOOLEAN>>) WITH ('connector' = 'datagen', "
+                                          "'number-of-rows' = '50', 'fields.arr.length' = '4')", NULL, 1);
+    if (!t) return;
+    CHECK_EQ_INT(dg_read_split(&run, 0, &b, 100), WEIR_SQL_END);
     CHECK_EQ_INT(b.nrows, 50);
     const weir_sql_ltype *arr = &t->columns[0].type, *map = &t->columns[1].type, *row = &t->columns[2].type;
     for (int i = 0; i < b.nrows; i++) {
@@ -418,9 +416,7 @@ TEST(datagen_nested) {
         CHECK(weir_sql_nested_get_count(&inner, &n) && n == 3);
         CHECK(rd.p == rd.end);
     }
-    weir_sql_batch_free(&b);
-    dg_stop(&run);
-    weir_arena_free(&a);
+    dg_close(&run, &a, &b);
 }
 
 #define DG "CREATE TABLE gen (id BIGINT, name STRING, ok BOOLEAN, v VARCHAR(5), n INT NOT NULL) WITH ('connector' = 'datagen'"

@@ -54,6 +54,24 @@ static bool new_batch(weir_sql_batch *b, const weir_sql_table *t) {
     return true;
 }
 
+/* Most tests' start: open_format over t (NULL t: the DDL failed) and a batch for its rows.
+ * NULL, after a failed check and the reason on stderr, when either cannot be made. */
+static weir_format *format_and_batch(const weir_sql_table *t, const char *name, const char *prefix, const bool *needed,
+                                     weir_err *err, weir_sql_batch *b) {
+    weir_format *f = t ? open_format(t, name, prefix, needed, err) : NULL;
+    CHECK(f != NULL);
+    if (!f) {
+        if (t) fprintf(stderr, "  %s\n", err->msg);
+        return NULL;
+    }
+    if (!new_batch(b, t)) {
+        CHECK(0);
+        weir_format_free(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* The row as "v1|v2|..." with Flink's printed values. */
 static char *row_text(const weir_sql_batch *b, int row) {
     static char text[4096];
@@ -109,11 +127,9 @@ TEST(json_scalars_round_trip) {
     CHECK(t != NULL);
     if (!t) return;
     weir_err err = {{0}};
-    weir_format *f = open_format(t, "json", "", NULL, &err);
-    CHECK(f != NULL);
-    if (!f) { fprintf(stderr, "  %s\n", err.msg); return; }
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     const char *rec =
         "{ \"b\": true, \"ti\": -128, \"si\": 32767, \"i\": -2147483648, \"bi\": 9223372036854775807, "
         "\"f\": 1.5, \"d\": 1e10, \"dec\": 12.345, \"c\": \"abc\", \"s\": \"h\\u00e9\\n\\\"q\\\"\", "
@@ -151,11 +167,9 @@ TEST(json_numbers_and_strings_as_flink_reads_them) {
     weir_sql_table *t = table("CREATE TABLE jn (i INT, bi BIGINT, d DOUBLE, dec DECIMAL(5, 2), s STRING, b BOOLEAN) "
                               "WITH ('connector' = 'kafka', 'format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     /* numbers in strings, a fraction truncated for INT, HALF_UP, overflow to NULL */
     CHECK_EQ_INT(decode(f, &b, "{\"i\": \" 42 \", \"bi\": 7.9, \"d\": \"NaN\", \"dec\": \"1.005\", \"s\": 1.50, \"b\": \"TRUE\"}",
@@ -176,11 +190,9 @@ TEST(json_iso_timestamps_and_decimal_notation) {
                               "('connector' = 'kafka', 'value.format' = 'json', "
                               "'value.json.timestamp-format.standard' = 'ISO-8601')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "value.", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "value.", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     CHECK_EQ_INT(decode(f, &b, "{\"ts\": \"2024-01-31T12:00\", \"ltz\": \"2024-01-31T12:00:00.1239Z\", \"dec\": 1e-7}",
                         &text, &err), WEIR_OK);
@@ -213,11 +225,9 @@ TEST(json_nested_row_array_map) {
         "tags ARRAY<STRING>, scores MAP<STRING, BIGINT>, items ARRAY<ROW<sku STRING, qty INT>>) "
         "WITH ('format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) { fprintf(stderr, "  %s\n", err.msg); return; }
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     const char *rec = "{\"items\": [{\"qty\": 2, \"sku\": \"A\"}, null, {\"sku\": \"B\"}], \"id\": 1, "
                       "\"addr\": {\"zip\": \"75001\", \"unknown\": {\"deep\": [1,2]}, \"city\": \"Paris\", "
@@ -246,11 +256,9 @@ TEST(json_nested_row_array_map) {
 TEST(json_missing_fields) {
     weir_sql_table *t = table("CREATE TABLE jm (id INT, name STRING, r ROW<a INT>) WITH ('format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     CHECK_EQ_INT(decode(f, &b, "{\"id\": 5}", &text, &err), WEIR_OK);
     CHECK_EQ_STR(text, "5|NULL|NULL");
@@ -327,11 +335,9 @@ TEST(json_error_messages) {
                               "ltz TIMESTAMP_LTZ(3)) "
                               "WITH ('format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     static const struct {
         const char *rec, *msg;
     } cases[] = {
@@ -377,11 +383,9 @@ TEST(json_only_needed_columns) {
     weir_sql_table *t = table("CREATE TABLE jneed (a INT, b STRING, c DOUBLE, n ROW<x INT>) WITH ('format' = 'json')");
     bool needed[] = {false, true, false, false};
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", needed, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", needed, &err, &b);
+    if (!f) return;
     const char *text;
     /* unneeded fields are skipped unread: their bad values are no error, and stay NULL */
     CHECK_EQ_INT(decode(f, &b, "{\"a\": 1, \"b\": \"kept\", \"c\": \"not a number\", \"n\": {\"x\": \"y\"}}", &text, &err),
@@ -394,11 +398,9 @@ TEST(json_only_needed_columns) {
 TEST(json_field_names_are_case_sensitive_and_escaped) {
     weir_sql_table *t = table("CREATE TABLE jc (`Id` INT, `we\"ird` STRING) WITH ('format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     CHECK_EQ_INT(decode(f, &b, "{\"id\": 1, \"Id\": 2, \"we\\\"ird\": \"x\", \"\\u0049d\": 3}", &text, &err), WEIR_OK);
     CHECK_EQ_STR(text, "3|x");
@@ -498,11 +500,9 @@ TEST(wide_decimals) {
 TEST(csv_scalars_round_trip) {
     weir_sql_table *t = table("CREATE TABLE cs " ALL_SCALARS " WITH ('format' = 'csv')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "csv", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) { fprintf(stderr, "  %s\n", err.msg); return; }
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "csv", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     const char *rec = "true,-128,32767,-2147483648,9223372036854775807,1.5,1e10,12.345,abc,\"a,\"\"b\"\"\nc\",AAEC/w==,"
                       "2024-1-31,12:34:56.789,2024-01-31 12:00:00.123,2024-01-31 12:00:00.5Z\r\n";
@@ -532,11 +532,9 @@ TEST(csv_options) {
                               "('format' = 'csv', 'csv.field-delimiter' = '\\t', 'csv.null-literal' = 'N', "
                               "'csv.array-element-delimiter' = '|', 'csv.allow-comments' = 'true')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "csv", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) { fprintf(stderr, "  %s\n", err.msg); return; }
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "csv", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     int rc;
     CHECK_EQ_INT(decode(f, &b, "x,y\tN\t1|N|3\tp|2.5\n", &text, &err), WEIR_OK);
@@ -574,11 +572,9 @@ TEST(csv_options) {
 TEST(csv_errors_and_ignore) {
     weir_sql_table *t = table("CREATE TABLE ce (id INT, amount DECIMAL(10, 2), s STRING) WITH ('format' = 'csv')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "csv", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "csv", "", NULL, &err, &b);
+    if (!f) return;
     static const struct {
         const char *rec, *msg;
     } cases[] = {
@@ -618,11 +614,9 @@ TEST(csv_errors_and_ignore) {
 TEST(raw_format) {
     weir_sql_table *t = table("CREATE TABLE rs (line STRING) WITH ('format' = 'raw')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "raw", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "raw", "", NULL, &err, &b);
+    if (!f) return;
     const char *text;
     int rc;
     CHECK_EQ_INT(decode(f, &b, "hello, {world}", &text, &err), WEIR_OK);
@@ -842,11 +836,9 @@ TEST(json_mutations_never_crash) {
                               "ts TIMESTAMP(3), bin BYTES, tags ARRAY<STRING>, r ROW<a INT, b ARRAY<DOUBLE>>, "
                               "m MAP<STRING, INT>, d DATE) WITH ('format' = 'json')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "json", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) return;
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "json", "", NULL, &err, &b);
+    if (!f) return;
     static const char *const seeds[] = {
         "{\"id\": 1, \"name\": \"a\\u00e9\\\"b\", \"amount\": 12.5, \"ok\": true, \"ts\": \"2024-01-31 12:00:00.123\"}",
         "{\"bin\": \"AAEC\", \"tags\": [\"x\", null, \"y\"], \"r\": {\"a\": 1, \"b\": [1.5, -2e3]}, \"m\": {\"k\": 1}}",
@@ -874,11 +866,9 @@ TEST(csv_mutations_never_crash) {
                               "arr ARRAY<INT>, r ROW<a STRING, b DOUBLE>, bin BYTES) WITH ('format' = 'csv', "
                               "'csv.escape-character' = '\\', 'csv.null-literal' = 'null')");
     weir_err err = {{0}};
-    weir_format *f = t ? open_format(t, "csv", "", NULL, &err) : NULL;
-    CHECK(f != NULL);
-    if (!f) { fprintf(stderr, "  %s\n", err.msg); return; }
     weir_sql_batch b;
-    if (!new_batch(&b, t)) { CHECK(0); weir_format_free(f); return; }
+    weir_format *f = format_and_batch(t, "csv", "", NULL, &err, &b);
+    if (!f) return;
     static const char *const seeds[] = {
         "1,\"a,\"\"b\",12.50,2024-01-31 12:00:00.123,1;2;3,x;1.5,AAEC\n",
         "null,,\"\",,,;,\r\n",

@@ -60,56 +60,16 @@ TEST(golden) {
 }
 
 /* A result is clean when it bound, or failed with "line L, column C: ...". */
-static bool clean_result(const char *src, size_t len) {
-    weir_buf b;
-    weir_buf_init(&b);
-    bool ok = true;
-    if (render(src, len, &b) != WEIR_OK) {
-        weir_buf_append(&b, "", 1);
-        int line = 0, col = 0;
-        const char *msg = (const char *)b.data + 7;
-        ok = sscanf(msg, "line %d, column %d: ", &line, &col) == 2 && line >= 1 && col >= 1;
-        if (!ok) fprintf(stderr, "  unclean error for %.*s: %.*s\n", (int)(len > 60 ? 60 : len), src, (int)b.len, (const char *)b.data);
-    }
-    weir_buf_free(&b);
-    return ok;
+static bool clean_result(const char *src, size_t len, const char *file) {
+    (void)file;
+    return golden_render_clean(render, src, len, false);
 }
 
 /* Every prefix cut at a statement boundary or line end, and seeded random edits. */
 TEST(prefixes_and_mutations) {
-    static const char alphabet[] = "()[],;.'`-/*+<>=|% \naZ09eE_";
-    uint64_t seed = 0x2545f4914f6cdd1dull;
-    int n = 0;
-    char **names = golden_list(GOLDEN_DIR, &n);
-    long tried = 0;
-    for (int k = 0; k < n; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        size_t len = 0;
-        char *src = golden_read_file(path, &len);
-        if (!src || len == 0) {
-            free(src);
-            continue;
-        }
-        for (size_t cut = 0; cut <= len; cut++) {
-            if (cut < len && src[cut] != '\n' && src[cut] != ' ' && src[cut] != ',') continue;
-            char *copy = malloc(cut ? cut : 1);
-            memcpy(copy, src, cut);
-            CHECK(clean_result(copy, cut));
-            free(copy);
-            tried++;
-        }
-        for (int m = 0; m < 100; m++) {
-            size_t clen;
-            char *copy = golden_mutate(src, len, 2, alphabet, &seed, &clen);
-            CHECK(clean_result(copy, clen));
-            free(copy);
-            tried++;
-        }
-        free(src);
-    }
-    CHECK(tried > 1000);
-    golden_free_names(names, n);
+    const golden_fuzz_opts o = {.min_len = 1, .prefixes = true, .cut_at = "\n ,", .mutations = 100, .edits = 2,
+                                .alphabet = "()[],;.'`-/*+<>=|% \naZ09eE_", .seed = 0x2545f4914f6cdd1dull};
+    CHECK(golden_fuzz(GOLDEN_DIR, &o, clean_result) > 1000);
 }
 
 static weir_sql_ltype lt(weir_sql_type_kind k, int p, int s) { return weir_sql_ltype_make(k, p, s, false); }

@@ -471,41 +471,24 @@ TEST(runtime_errors) {
 
 /* Seeded random edits of every golden script must evaluate or fail with a message that
  * names where (line:column) or what (a column), never crash (this binary runs under ASan). */
-TEST(mutations) {
-    static const char alphabet[] = "()[],;.'-/*+<>=|% 019eE_aZ";
-    uint64_t seed = 0x9e3779b97f4a7c15ull;
-    int n = 0;
-    char **names = golden_list(GOLDEN_DIR, &n);
-    long tried = 0;
-    for (int k = 0; k < n; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        size_t len = 0;
-        char *src = golden_read_file(path, &len);
-        if (!src || len < 2) {
-            free(src);
-            continue;
-        }
-        for (int m = 0; m < 150; m++) {
-            size_t clen;
-            char *copy = golden_mutate(src, len, 2, alphabet, &seed, &clen);
-            weir_buf o;
-            weir_buf_init(&o);
-            if (render(copy, clen, &o) != WEIR_OK) {
-                weir_buf_append(&o, "", 1);
-                const char *msg = strstr((const char *)o.data, "error: ");
-                bool clean = msg && (strncmp(msg + 7, "line ", 5) == 0 || strncmp(msg + 7, "column '", 8) == 0);
-                if (!clean) fprintf(stderr, "  unclean error for mutation of %s: %s\n", names[k], msg ? msg : "(none)");
-                CHECK(clean);
-            }
-            weir_buf_free(&o);
-            free(copy);
-            tried++;
-        }
-        free(src);
+static bool clean_result(const char *src, size_t len, const char *file) {
+    weir_buf o;
+    weir_buf_init(&o);
+    bool clean = true;
+    if (render(src, len, &o) != WEIR_OK) {
+        weir_buf_append(&o, "", 1);
+        const char *msg = strstr((const char *)o.data, "error: ");
+        clean = msg && (strncmp(msg + 7, "line ", 5) == 0 || strncmp(msg + 7, "column '", 8) == 0);
+        if (!clean) fprintf(stderr, "  unclean error for mutation of %s: %s\n", file, msg ? msg : "(none)");
     }
-    CHECK(tried >= 1000);
-    golden_free_names(names, n);
+    weir_buf_free(&o);
+    return clean;
+}
+
+TEST(mutations) {
+    const golden_fuzz_opts o = {.min_len = 2, .mutations = 150, .edits = 2, .alphabet = "()[],;.'-/*+<>=|% 019eE_aZ",
+                                .seed = 0x9e3779b97f4a7c15ull};
+    CHECK(golden_fuzz(GOLDEN_DIR, &o, clean_result) >= 1000);
 }
 
 /* The compiled form: a flat list of instructions over registers, lazy branches masked. */

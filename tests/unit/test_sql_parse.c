@@ -48,7 +48,8 @@ TEST(golden) {
 
 /* A result is clean when it parsed, or failed with "line L, column C: ..." (the error
  * message must name a place). */
-static bool clean_result(const char *src, size_t len) {
+static bool clean_result(const char *src, size_t len, const char *file) {
+    (void)file;
     weir_arena arena;
     weir_arena_init(&arena, 0);
     weir_sql_script *script = NULL;
@@ -73,53 +74,16 @@ static bool clean_result(const char *src, size_t len) {
 /* Every prefix of every golden script (the valid ones cut mid-token, mid-string,
  * mid-comment) parses or fails cleanly. The prefix is copied so ASan sees reads past it. */
 TEST(every_prefix) {
-    int n = 0;
-    char **names = golden_list(GOLDEN_DIR, &n);
-    long tried = 0;
-    for (int k = 0; k < n; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        size_t len = 0;
-        char *src = golden_read_file(path, &len);
-        if (!src) continue;
-        for (size_t cut = 0; cut <= len; cut++) {
-            char *copy = malloc(cut ? cut : 1);
-            memcpy(copy, src, cut);
-            CHECK(clean_result(copy, cut));
-            free(copy);
-            tried++;
-        }
-        free(src);
-    }
-    CHECK(tried > 1000);
-    golden_free_names(names, n);
+    const golden_fuzz_opts o = {.min_len = 0, .prefixes = true};
+    CHECK(golden_fuzz(GOLDEN_DIR, &o, clean_result) > 1000);
 }
 
 /* Random edits (seeded, so a failure repeats): delete, duplicate or replace a byte with
  * one of SQL's troublemakers. */
 TEST(mutations) {
-    static const char alphabet[] = "()[],;.'`\"-/*+<>=!|%$ \n\taZ09eE_\x80\xff";
-    uint64_t seed = 0x9e3779b97f4a7c15ull;
-    int n = 0;
-    char **names = golden_list(GOLDEN_DIR, &n);
-    for (int k = 0; k < n; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, names[k]);
-        size_t len = 0;
-        char *src = golden_read_file(path, &len);
-        if (!src || len == 0) {
-            free(src);
-            continue;
-        }
-        for (int m = 0; m < 300; m++) {
-            size_t clen;
-            char *copy = golden_mutate(src, len, 3, alphabet, &seed, &clen);
-            CHECK(clean_result(copy, clen));
-            free(copy);
-        }
-        free(src);
-    }
-    golden_free_names(names, n);
+    const golden_fuzz_opts o = {.min_len = 1, .mutations = 300, .edits = 3,
+                                .alphabet = "()[],;.'`\"-/*+<>=!|%$ \n\taZ09eE_\x80\xff", .seed = 0x9e3779b97f4a7c15ull};
+    golden_fuzz(GOLDEN_DIR, &o, clean_result);
 }
 
 TEST(lexer_positions) {

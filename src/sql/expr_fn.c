@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
+#include <pthread.h>
+#include <locale.h>
 
 #include <openssl/evp.h>
 
@@ -195,6 +198,110 @@ static bool wide_fn(weir_sql_program *p, const weir_sql_instr *ins, weir_sql_reg
     return true;
 }
 
+/* ---- UPPER / LOWER / INITCAP ------------------------------------------------------- */
+
+/* Unicode case mapping as Java's String.toUpperCase/toLowerCase (what Flink calls), from
+ * glibc's C.UTF-8 tables, plus the special casings Java applies that one-to-one tables
+ * lack: ß and the Latin ligatures grow when upper-cased, İ lower-cases to i + U+0307, and
+ * a final Σ becomes ς. ASCII takes a byte-at-a-time fast path. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void) { utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
+/* The code point at s[*k] (advancing *k), or the byte itself for invalid UTF-8. */
+static uint32_t utf8_next(weir_str s, int *k) {
+    const unsigned char *u = (const unsigned char *)s.ptr;
+    int i = *k, n = s.len;
+    uint32_t c = u[i];
+    int extra = c >= 0xf0 && c < 0xf8 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+    if (c >= 0xf8 || (c >= 0x80 && c < 0xc0) || i + extra >= n + (extra ? 0 : 1)) {
+        *k = i + 1;
+        return c;
+    }
+    c &= extra == 3 ? 0x07 : extra == 2 ? 0x0f : extra == 1 ? 0x1f : 0x7f;
+    for (int j = 1; j <= extra; j++) {
+        if ((u[i + j] & 0xc0) != 0x80) {
+            *k = i + 1;
+            return u[i];
+        }
+        c = (c << 6) | (u[i + j] & 0x3f);
+    }
+    *k = i + 1 + extra;
+    return c;
+}
+
+static void utf8_put(weir_buf *b, uint32_t c) {
+    uint8_t t[4];
+    int n;
+    if (c < 0x80) t[0] = (uint8_t)c, n = 1;
+    else if (c < 0x800) t[0] = (uint8_t)(0xc0 | c >> 6), t[1] = (uint8_t)(0x80 | (c & 0x3f)), n = 2;
+    else if (c < 0x10000)
+        t[0] = (uint8_t)(0xe0 | c >> 12), t[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)), t[2] = (uint8_t)(0x80 | (c & 0x3f)), n = 3;
+    else
+        t[0] = (uint8_t)(0xf0 | c >> 18), t[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f)),
+        t[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)), t[3] = (uint8_t)(0x80 | (c & 0x3f)), n = 4;
+    weir_buf_append(b, t, (size_t)n);
+}
+
+static bool upper_special(weir_buf *b, uint32_t c) {
+    static const struct { uint32_t c; const char *to; } special[] = {
+        {0xdf, "SS"}, {0xfb00, "FF"}, {0xfb01, "FI"}, {0xfb02, "FL"}, {0xfb03, "FFI"}, {0xfb04, "FFL"},
+        {0xfb05, "ST"}, {0xfb06, "ST"}, {0x149, "\xca\xbcN"}};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        if (special[i].c == c) {
+            weir_buf_append(b, special[i].to, strlen(special[i].to));
+            return true;
+        }
+    return false;
+}
+
+static void map_case(weir_buf *b, weir_str s, int fn) {
+    pthread_once(&utf8_once, utf8_locale_init);
+    bool word_start = true;  /* INITCAP: words are runs of letters and digits (Calcite's initcap) */
+    bool prev_cased = false; /* LOWER: for the final-sigma rule */
+    for (int k = 0; k < s.len;) {
+        unsigned char ch = (unsigned char)s.ptr[k];
+        if (ch < 0x80) {
+            bool alnum = isalnum(ch);
+            char out = (char)ch;
+            if (fn == FN_UPPER) out = (char)toupper(ch);
+            else if (fn == FN_LOWER) out = (char)tolower(ch);
+            else if (alnum) out = (char)(word_start ? toupper(ch) : tolower(ch));
+            if (fn == FN_INITCAP) word_start = !alnum;
+            prev_cased = isalpha(ch);
+            weir_buf_append(b, &out, 1);
+            k++;
+            continue;
+        }
+        uint32_t c = utf8_next(s, &k);
+        bool alnum = utf8_locale && iswalnum_l((wint_t)c, utf8_locale);
+        bool alpha = utf8_locale && iswalpha_l((wint_t)c, utf8_locale);
+        if (!utf8_locale) {
+            utf8_put(b, c);
+        } else if (fn == FN_UPPER) {
+            if (!upper_special(b, c)) utf8_put(b, (uint32_t)towupper_l((wint_t)c, utf8_locale));
+        } else if (fn == FN_LOWER) {
+            if (c == 0x130) {
+                weir_buf_append(b, "i\xcc\x87", 3); /* İ → i + combining dot above */
+            } else if (c == 0x3a3) {
+                int next = k;
+                uint32_t nc = k < s.len ? utf8_next(s, &next) : 0;
+                bool next_cased = k < s.len && iswalpha_l((wint_t)nc, utf8_locale);
+                utf8_put(b, prev_cased && !next_cased ? 0x3c2 : 0x3c3);
+            } else {
+                utf8_put(b, (uint32_t)towlower_l((wint_t)c, utf8_locale));
+            }
+        } else {
+            uint32_t m = !alnum ? c : word_start ? (uint32_t)towupper_l((wint_t)c, utf8_locale)
+                                                 : (uint32_t)towlower_l((wint_t)c, utf8_locale);
+            utf8_put(b, m);
+            word_start = !alnum;
+        }
+        prev_cased = alpha;
+    }
+}
+
 int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_err *err) {
     if (ins->sub >= WEIR_SQL_FN_NESTED) return weir_sql_fn_nested_run(p, ins, n, err);
     if (ins->sub >= WEIR_SQL_FN_JSON) return weir_sql_fn_json_run(p, ins, n, err);
@@ -217,21 +324,10 @@ int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_
         switch (ins->sub) {
         case FN_UPPER:
         case FN_LOWER:
-        case FN_INITCAP: {
-            bool start = true;
-            for (int k = 0; k < s.len; k++) {
-                char ch = s.ptr[k];
-                if (ins->sub == FN_UPPER) ch = (char)toupper((unsigned char)ch);
-                else if (ins->sub == FN_LOWER) ch = (char)tolower((unsigned char)ch);
-                else {
-                    ch = start ? (char)toupper((unsigned char)ch) : (char)tolower((unsigned char)ch);
-                    start = !isalnum((unsigned char)s.ptr[k]) && ((unsigned char)s.ptr[k] < 0x80);
-                }
-                weir_buf_append(&b, &ch, 1);
-            }
+        case FN_INITCAP:
+            map_case(&b, s, ins->sub);
             put_str(p, d, r, &b);
             break;
-        }
         case FN_TRIM:
         case FN_LTRIM:
         case FN_RTRIM: {

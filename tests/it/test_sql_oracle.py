@@ -240,12 +240,9 @@ CASES = {
         sqlite="SELECT id, JUPPER(name), JLOWER(name), JUPPER(cat) FROM ev"),
 }
 
-# Known gaps, documented by the engine (src/sql/README.md, "Evaluator gaps"); strict, so
-# the test says so the day they are closed.
-XFAIL = {
-    "unicode_case_mapping": "UPPER/LOWER map ASCII only (src/sql/README.md, evaluator gaps); "
-                            "Flink maps all of Unicode (Java's toUpperCase/toLowerCase)",
-}
+# Known gaps, documented by the engine (src/sql/README.md); strict, so the test says so the
+# day they are closed. None at the moment.
+XFAIL = {}
 
 
 def _params():

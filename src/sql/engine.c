@@ -83,25 +83,26 @@ int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err) {
     return op->next->vt->push(op->next, op->next_input, b, err);
 }
 
-/* The minimum over the inputs that are not idle, forwarded when it advances (watermarks
- * never go back: an input back from idleness behind the others holds nothing up). When
- * every input is idle, the largest of their last watermarks goes out before the idleness,
- * as Flink's watermark valve does. */
-int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
-    int n = op->plan->ninputs > 0 ? op->plan->ninputs : 1;
-    if (input < 0 || input >= n) input = 0;
-    if (ts == WEIR_SQL_WM_IDLE) op->input_idle[input] = true;
+/* The watermark valve: input `slot` of n now stands at ts (or went idle); forwards the
+ * minimum over the inputs that are not idle when it advances (watermarks never go back:
+ * an input back from idleness behind the others holds nothing up). When every input is
+ * idle, the largest of their last watermarks goes out before the idleness, as Flink's
+ * watermark valve does. Operators with several inputs and the exchange (one slot per
+ * sending worker) share it. */
+int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts,
+                                weir_err *err) {
+    if (ts == WEIR_SQL_WM_IDLE) idle[slot] = true;
     else {
-        op->input_idle[input] = false;
-        op->input_wm[input] = ts;
+        idle[slot] = false;
+        wm[slot] = ts;
     }
     int64_t min = WEIR_SQL_WM_END, max = WEIR_SQL_WM_NONE;
     bool any = false;
     for (int k = 0; k < n; k++) {
-        if (op->input_wm[k] > max) max = op->input_wm[k];
-        if (op->input_idle[k]) continue;
+        if (wm[k] > max) max = wm[k];
+        if (idle[k]) continue;
         any = true;
-        if (op->input_wm[k] < min) min = op->input_wm[k];
+        if (wm[k] < min) min = wm[k];
     }
     if (!any) {
         if (op->out_idle) return WEIR_OK;
@@ -118,6 +119,12 @@ int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_e
     op->out_idle = false;
     if (!op->next) return WEIR_OK;
     return op->next->vt->watermark(op->next, op->next_input, min, err);
+}
+
+int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
+    int n = op->plan->ninputs > 0 ? op->plan->ninputs : 1;
+    if (input < 0 || input >= n) input = 0;
+    return weir_sql_op_watermark_valve(op, op->input_wm, op->input_idle, n, input, ts, err);
 }
 
 /* An input that ended is at the end of time: its watermark moves there first, so windows

@@ -74,6 +74,10 @@ int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err);
  * forwarded is the minimum over the inputs that are not idle, and only when it advances; an
  * input that finished counts as the end of time (its open windows fire). */
 int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err);
+/* The minimum-over-inputs valve behind it, over any n watermark slots (the exchange's
+ * slots are its sending workers). */
+int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts,
+                                weir_err *err);
 int weir_sql_op_forward_finish(weir_sql_op *op, int input, weir_err *err);
 
 extern const weir_sql_op_vtab weir_sql_op_scan;

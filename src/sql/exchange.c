@@ -192,35 +192,7 @@ static int exchange_finish(weir_sql_op *op, int input, weir_err *err) {
  * does), so the windows an idle sender was the last to hold back still fire. */
 static int receive_watermark(weir_sql_op *op, int sender, int64_t ts, weir_err *err) {
     exchange_state *st = op->state;
-    int nw = op->worker->job->nworkers;
-    if (ts == WEIR_SQL_WM_IDLE) st->sender_idle[sender] = true;
-    else {
-        st->sender_idle[sender] = false;
-        st->sender_wm[sender] = ts;
-    }
-    int64_t min = WEIR_SQL_WM_END, max = WEIR_SQL_WM_NONE;
-    bool any = false;
-    for (int i = 0; i < nw; i++) {
-        if (st->sender_wm[i] > max) max = st->sender_wm[i];
-        if (st->sender_idle[i]) continue;
-        any = true;
-        if (st->sender_wm[i] < min) min = st->sender_wm[i];
-    }
-    if (!any) {
-        if (op->out_idle) return WEIR_OK;
-        if (max != WEIR_SQL_WM_NONE && max > op->out_wm) {
-            op->out_wm = max;
-            if (op->next && op->next->vt->watermark(op->next, op->next_input, max, err) != WEIR_OK) return WEIR_ERROR;
-        }
-        op->out_idle = true;
-        return op->next ? op->next->vt->watermark(op->next, op->next_input, WEIR_SQL_WM_IDLE, err) : WEIR_OK;
-    }
-    if (min == WEIR_SQL_WM_NONE || (min <= op->out_wm && !op->out_idle)) return WEIR_OK;
-    if (min < op->out_wm) min = op->out_wm; /* back from idle behind the others: stays put */
-    op->out_wm = min;
-    op->out_idle = false;
-    if (!op->next) return WEIR_OK;
-    return op->next->vt->watermark(op->next, op->next_input, min, err);
+    return weir_sql_op_watermark_valve(op, st->sender_wm, st->sender_idle, op->worker->job->nworkers, sender, ts, err);
 }
 
 static int receive(weir_sql_op *op, weir_sql_xmsg *m, weir_err *err) {

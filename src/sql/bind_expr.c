@@ -782,7 +782,32 @@ static weir_sql_ltype type_of_ret(weir_sql_binder *b, const weir_sql_fn_sig *sig
     *ok = true;
     weir_sql_ltype t = {0};
     switch (sig->ret) {
-    case RET_ARG0: t = weir_sql_ltype_materialize(a[0]->type); break;
+    case RET_ARG0:
+        t = weir_sql_ltype_materialize(a[0]->type);
+        if ((!strcmp(sig->name, "ROUND") || !strcmp(sig->name, "TRUNCATE")) && t.kind == WEIR_SQL_TYPE_DECIMAL) {
+            /* Flink's ROUND/TRUNCATE type (LogicalTypeMerging.findRoundDecimalType) when
+             * the digits are a literal (or left out: 0): the scale narrows to them, and a
+             * digit more is kept for the carry */
+            long r = 0;
+            bool literal = n < 2;
+            if (n >= 2 && a[1]->kind == WEIR_SQL_BEXPR_LITERAL && weir_sql_ltype_is_exact_int(&a[1]->type) &&
+                a[1]->text) {
+                char *end;
+                r = strtol(a[1]->text, &end, 10);
+                literal = *end == 0;
+            }
+            if (literal && r < t.scale) {
+                if (r < 0) {
+                    t.precision = 1 + t.precision - t.scale;
+                    if (t.precision > WEIR_SQL_MAX_DECIMAL_PRECISION) t.precision = WEIR_SQL_MAX_DECIMAL_PRECISION;
+                    t.scale = 0;
+                } else {
+                    t.precision = 1 + t.precision - t.scale + (int)r;
+                    t.scale = (int)r;
+                }
+            }
+        }
+        break;
     case RET_ARG2: t = weir_sql_ltype_materialize(a[2]->type); break;
     case RET_STRING: t = string_type(false); break;
     case RET_INT: t = weir_sql_ltype_make(WEIR_SQL_TYPE_INT, 0, 0, false); break;

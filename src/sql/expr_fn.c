@@ -505,7 +505,8 @@ int weir_sql_fn_run(weir_sql_program *p, const weir_sql_instr *ins, int n, weir_
             int ds = d->type.kind == WEIR_SQL_TYPE_DECIMAL ? d->type.scale : 0;
             if (ds < s0) v /= p10[s0 - ds];
             else if (ds > s0) v *= p10[ds - s0];
-            d->i[r] = v;
+            if (d->cls == WEIR_SQL_CLASS_I128) d->w[r] = v; /* DECIMAL(18, 0) to -n digits is DECIMAL(19, 0) */
+            else d->i[r] = v;
             break;
         }
         case FN_FLOOR:

@@ -1,7 +1,9 @@
 /* sql.c — `weir sql`: runs Flink SQL through a session (src/sql) — a script (-f FILE,
  * -e SQL, or stdin), or an interactive prompt with libedit line editing and history.
  * SIGINT/SIGTERM are taken on a signal thread that stops the jobs cleanly; a terminal's
- * stderr gets a progress line while jobs run. */
+ * stderr gets a progress line while jobs run (with the smallest source watermark), and
+ * --show-watermarks prints each source's watermark every second (SHOW WATERMARKS; at the
+ * prompt prints them once). */
 #include <errno.h>
 #include <fcntl.h>
 #include <histedit.h>
@@ -24,6 +26,7 @@
 static void sql_usage(FILE *f) {
     fprintf(f,
             "usage: weir sql [-f FILE | -e SQL] [--bootstrap-servers HOST:PORT] [--parallelism N]\n"
+            "                [--show-watermarks]\n"
             "\n"
             "Runs Flink SQL: CREATE TABLE/VIEW, SET, EXPLAIN, queries (their rows printed as a\n"
             "table on stdout) and INSERT INTO / EXECUTE STATEMENT SET jobs, here in the foreground.\n"
@@ -32,7 +35,8 @@ static void sql_usage(FILE *f) {
             "for Ctrl-C / SIGTERM, which stop them cleanly (sinks flushed, offsets committed).\n"
             "Without -f and -e, a terminal gets an interactive prompt (history in\n"
             "~/.weir_sql_history; end statements with ';'; quit; or Ctrl-D leaves; Ctrl-C stops\n"
-            "the running query); otherwise the script is read from stdin.\n"
+            "the running query; SHOW WATERMARKS; prints the running jobs' source watermarks);\n"
+            "otherwise the script is read from stdin.\n"
             "\n"
             "options:\n"
             "  -f, --file FILE               run the statements in FILE\n"
@@ -41,10 +45,13 @@ static void sql_usage(FILE *f) {
             "                                its 'properties.bootstrap.servers')\n"
             "  --parallelism N               worker threads per job (1-1024; default: SET\n"
             "                                'parallelism.default', else the number of CPUs)\n"
+            "  --show-watermarks             every second while jobs run, print each source table's\n"
+            "                                watermark on stderr (also when it is not a terminal)\n"
             "  -h, --help                    this text\n"
             "\n"
             "Messages go to stderr, results to stdout. On a terminal, stderr shows a progress line\n"
-            "(rows in and out per second). Bad records skipped or dead-lettered are summed up\n"
+            "(rows in and out per second; \"wm HH:MM:SS\", the smallest source watermark in UTC,\n"
+            "when a job has a WATERMARK and a window). Bad records skipped or dead-lettered are summed up\n"
             "at the end: \"weir sql: N bad records skipped, M written to the dead-letter topic\".\n"
             "\n"
             "exit status:\n"
@@ -79,6 +86,7 @@ typedef struct sql_cli {
 
     /* progress line (only when stderr is a terminal) */
     bool progress;
+    bool show_watermarks; /* --show-watermarks: the per-source lines every second */
     bool shown; /* a progress line is on the screen */
     bool progress_exit;
     pthread_cond_t cond;
@@ -129,12 +137,28 @@ static void progress_draw(sql_cli *c) {
     if (st.skipped && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, ", %llu skipped", (unsigned long long)st.skipped);
     if (st.dead_lettered && n < (int)sizeof line)
-        snprintf(line + n, sizeof line - (size_t)n, ", %llu dead-lettered", (unsigned long long)st.dead_lettered);
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %llu dead-lettered", (unsigned long long)st.dead_lettered);
+    char wm[32];
+    if (weir_sql_session_watermark_summary(c->session, wm, sizeof wm) && n < (int)sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, ", wm %s", wm);
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     c->shown = true;
     c->last = st;
     c->last_at = now;
+}
+
+/* --show-watermarks: the running jobs' per-source lines on stderr, below the progress
+ * line (which the next draw puts back). @locks c->lock */
+static void watermarks_print(sql_cli *c) {
+    weir_buf b;
+    weir_buf_init(&b);
+    if (weir_sql_session_watermarks(c->session, &b) > 0) {
+        progress_erase(c);
+        fwrite(b.data, 1, b.len, stderr);
+        fflush(stderr);
+    }
+    weir_buf_free(&b);
 }
 
 /* Refreshes the progress line about once a second while the main thread runs statements
@@ -147,7 +171,9 @@ static void *progress_main(void *arg) {
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
         pthread_cond_timedwait(&c->cond, &c->lock, &until);
-        if (!c->progress_exit && c->state == CLI_RUNNING) progress_draw(c);
+        if (c->progress_exit || c->state != CLI_RUNNING) continue;
+        if (c->show_watermarks) watermarks_print(c);
+        if (c->progress) progress_draw(c);
     }
     pthread_mutex_unlock(&c->lock);
     return NULL;
@@ -494,6 +520,26 @@ static void run_interactive_piece(sql_cli *c, const sql_piece *p) {
     fflush(stdout);
 }
 
+/* SHOW WATERMARKS; — a prompt command of weir sql, not SQL the session knows. */
+static bool is_show_watermarks(const sql_piece *p) {
+    if (strcasecmp(p->first, "SHOW")) return false;
+    const char *s = p->text + 4, *end = p->text + p->len;
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+    if (end - s < 10 || strncasecmp(s, "WATERMARKS", 10)) return false;
+    s += 10;
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+    return s < end && *s == ';' && s + 1 == end;
+}
+
+static void show_watermarks(sql_cli *c) {
+    weir_buf b;
+    weir_buf_init(&b);
+    if (weir_sql_session_watermarks(c->session, &b) > 0) fwrite(b.data, 1, b.len, stdout);
+    else printf("[INFO] No job is running.\n");
+    fflush(stdout);
+    weir_buf_free(&b);
+}
+
 static bool is_quit(const sql_piece *p) {
     if (strcasecmp(p->first, "quit") && strcasecmp(p->first, "exit")) return false;
     size_t n = strlen(p->first);
@@ -589,6 +635,7 @@ static int run_interactive(sql_cli *c) {
         }
         for (int k = 0; k < npieces && !leave; k++) {
             if (is_quit(&pieces[k])) leave = true;
+            else if (is_show_watermarks(&pieces[k])) show_watermarks(c);
             else run_interactive_piece(c, &pieces[k]);
             pthread_mutex_lock(&c->lock);
             if (c->quit) leave = true;
@@ -652,11 +699,16 @@ static bool opt_is(const char *a, const char *shortname, const char *longname) {
 int weir_cli_sql(int argc, char **argv) {
     const char *file = NULL, *exec = NULL, *bootstrap = NULL;
     int parallelism = 0;
+    bool show_wm = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             sql_usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--show-watermarks")) {
+            show_wm = true;
+            continue;
         }
         const char *v = NULL;
         if (opt_is(a, "-f", "--file") && (v = opt_value(argc, argv, &i, "-f", "--file"))) file = v;
@@ -732,6 +784,7 @@ int weir_cli_sql(int argc, char **argv) {
     fcntl(c.wake_pipe[1], F_SETFD, FD_CLOEXEC);
 
     c.progress = isatty(STDERR_FILENO);
+    c.show_watermarks = show_wm;
     c.out = stdout;
     if (c.progress && isatty(STDOUT_FILENO)) {
         cookie_io_functions_t io = {.write = out_write};
@@ -752,10 +805,11 @@ int weir_cli_sql(int argc, char **argv) {
     } else {
         pthread_t sig_tid;
         pthread_create(&sig_tid, NULL, signal_main, &sw);
-        if (c.progress) pthread_create(&c.progress_thread, NULL, progress_main, &c);
+        bool ticker = c.progress || c.show_watermarks;
+        if (ticker) pthread_create(&c.progress_thread, NULL, progress_main, &c);
         if (c.interactive) status = run_interactive(&c);
         else status = run_script(&c, (const char *)script.data, script.len);
-        if (c.progress) {
+        if (ticker) {
             pthread_mutex_lock(&c.lock);
             c.progress_exit = true;
             pthread_cond_signal(&c.cond);

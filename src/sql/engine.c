@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sql/window_internal.h"
@@ -89,8 +90,7 @@ int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err) {
  * idle, the largest of their last watermarks goes out before the idleness, as Flink's
  * watermark valve does. Operators with several inputs and the exchange (one slot per
  * sending worker) share it. */
-int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts,
-                                weir_err *err) {
+static int valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts, weir_err *err) {
     if (ts == WEIR_SQL_WM_IDLE) idle[slot] = true;
     else {
         idle[slot] = false;
@@ -119,6 +119,18 @@ int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n,
     op->out_idle = false;
     if (!op->next) return WEIR_OK;
     return op->next->vt->watermark(op->next, op->next_input, min, err);
+}
+
+int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts,
+                                weir_err *err) {
+    int rc = valve(op, wm, idle, n, slot, ts, err);
+    /* a window operator's instance forwards through here: its watermark is published for
+     * weir_sql_session_watermarks (one relaxed store per watermark, not per row) */
+    weir_sql_op_shared *sh = op->shared;
+    if (sh && sh->worker_wm && op->worker->index < sh->nworker_wm)
+        atomic_store_explicit(&sh->worker_wm[op->worker->index], op->out_idle ? WEIR_SQL_WM_IDLE : op->out_wm,
+                              memory_order_relaxed);
+    return rc;
 }
 
 int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
@@ -270,6 +282,14 @@ static int prepare_node(weir_sql_job *job, const weir_sql_plan *p, int nworkers,
         }
         sh->nsplits = n > 0 ? n : 0;
         *total_splits += sh->nsplits;
+        if (p->watermark && sh->nsplits > 0) {
+            sh->split_wm = weir_arena_alloc(&job->arena, sizeof *sh->split_wm * (size_t)sh->nsplits);
+            sh->split_idle = weir_arena_alloc(&job->arena, sizeof *sh->split_idle * (size_t)sh->nsplits);
+            for (int k = 0; k < sh->nsplits; k++) {
+                atomic_init(&sh->split_wm[k], WEIR_SQL_WM_NONE);
+                atomic_init(&sh->split_idle[k], false);
+            }
+        }
         return WEIR_OK;
     }
     case WEIR_SQL_PLAN_VALUES:
@@ -503,6 +523,14 @@ int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int
     }
     if (job->event_time)
         for (int i = 0; i < nw; i++) split_readers(job, &job->workers[i]);
+    for (weir_sql_op_shared *sh = job->shared; sh; sh = sh->link)
+        if (sh->plan->kind == WEIR_SQL_PLAN_WINDOW_AGG) {
+            sh->worker_wm = weir_arena_alloc(&job->arena, sizeof *sh->worker_wm * (size_t)nw);
+            for (int i = 0; i < nw; i++) atomic_init(&sh->worker_wm[i], WEIR_SQL_WM_NONE);
+            sh->nworker_wm = nw;
+        }
+    /* from here on the shared state is only read by other threads */
+    atomic_store_explicit(&job->running, true, memory_order_release);
     for (int i = 0; i < nw; i++) {
         weir_sql_worker *w = &job->workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -706,6 +734,107 @@ void weir_sql_job_stats_get(weir_sql_job *job, weir_sql_job_stats *out) {
     out->skipped = atomic_load(&job->skipped);
     out->dead_lettered = atomic_load(&job->dead_lettered);
     out->late_rows = atomic_load(&job->late_rows);
+}
+
+/* ---- watermarks shown to the user ---------------------------------------------------- */
+
+/* "2024-01-31 12:00:05.000" (UTC) for event time us microseconds since the epoch. */
+static void put_time(weir_buf *out, int64_t us) {
+    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    int frac = (int)(ms - (int64_t)secs * 1000);
+    struct tm tm;
+    char buf[64];
+    if (!gmtime_r(&secs, &tm)) {
+        snprintf(buf, sizeof buf, "%lld us", (long long)us);
+    } else {
+        snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    }
+    weir_buf_append(out, buf, strlen(buf));
+}
+
+static void put_str(weir_buf *out, const char *s) { weir_buf_append(out, s, strlen(s)); }
+
+/* The window operators' watermark: the minimum over the instances that are not idle. */
+static void put_window_wm(weir_sql_job *job, weir_buf *out) {
+    bool any_window = false, any = false, none = false;
+    int64_t min = WEIR_SQL_WM_END;
+    for (weir_sql_op_shared *sh = job->shared; sh; sh = sh->link) {
+        if (sh->plan->kind != WEIR_SQL_PLAN_WINDOW_AGG || !sh->worker_wm) continue;
+        any_window = true;
+        for (int i = 0; i < sh->nworker_wm; i++) {
+            int64_t v = atomic_load_explicit(&sh->worker_wm[i], memory_order_relaxed);
+            if (v == WEIR_SQL_WM_IDLE) continue;
+            any = true;
+            if (v == WEIR_SQL_WM_NONE) none = true;
+            else if (v < min) min = v;
+        }
+    }
+    if (!any_window) return;
+    put_str(out, "; window operator: ");
+    if (!any) put_str(out, "idle");
+    else if (none) put_str(out, "none yet");
+    else if (min == WEIR_SQL_WM_END) put_str(out, "end of input");
+    else put_time(out, min);
+    char buf[64];
+    uint64_t late = atomic_load_explicit(&job->late_rows, memory_order_relaxed);
+    snprintf(buf, sizeof buf, ", %llu late row%s", (unsigned long long)late, late == 1 ? "" : "s");
+    put_str(out, buf);
+}
+
+/* A table's watermark is the minimum over its splits that are neither idle nor ended (as
+ * the scan computes it); "none yet" while such a split has had no row with event time. */
+void weir_sql_job_watermarks(weir_sql_job *job, weir_buf *out, int64_t *min, bool *tracked) {
+    if (!atomic_load_explicit(&job->running, memory_order_acquire) || weir_sql_job_ended(job)) return;
+    for (weir_sql_op_shared *sh = job->shared; sh; sh = sh->link) {
+        const weir_sql_plan *p = sh->plan;
+        if (p->kind != WEIR_SQL_PLAN_SCAN || !p->table) continue;
+        put_str(out, p->table->name);
+        if (!p->watermark) {
+            put_str(out, ": no WATERMARK\n");
+            continue;
+        }
+        if (!job->event_time || !sh->split_wm) {
+            put_str(out, job->event_time ? ": watermark none (no splits)\n"
+                                         : ": watermark not generated (no window operator in the job)\n");
+            continue;
+        }
+        *tracked = true;
+        int nidle = 0, nended = 0;
+        bool active = false, none = false;
+        int64_t m = WEIR_SQL_WM_END;
+        for (int k = 0; k < sh->nsplits; k++) {
+            int64_t v = atomic_load_explicit(&sh->split_wm[k], memory_order_relaxed);
+            bool idle = atomic_load_explicit(&sh->split_idle[k], memory_order_relaxed);
+            if (v == WEIR_SQL_WM_END) {
+                nended++;
+                continue;
+            }
+            if (idle) {
+                nidle++;
+                continue;
+            }
+            active = true;
+            if (v == WEIR_SQL_WM_NONE) none = true;
+            else if (v < m) m = v;
+        }
+        put_str(out, ": watermark ");
+        if (nended == sh->nsplits) put_str(out, "end of input");
+        else if (!active) put_str(out, "idle");
+        else if (none) put_str(out, "none yet");
+        else {
+            put_time(out, m);
+            if (m < *min) *min = m;
+        }
+        char buf[96];
+        int n = snprintf(buf, sizeof buf, " (%d split%s, %d idle", sh->nsplits, sh->nsplits == 1 ? "" : "s", nidle);
+        if (nended > 0 && nended < sh->nsplits) snprintf(buf + n, sizeof buf - (size_t)n, ", %d ended)", nended);
+        else snprintf(buf + n, sizeof buf - (size_t)n, ")");
+        put_str(out, buf);
+        put_window_wm(job, out);
+        put_str(out, "\n");
+    }
 }
 
 void weir_sql_job_free(weir_sql_job *job) {

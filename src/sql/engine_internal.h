@@ -108,6 +108,15 @@ typedef struct weir_sql_op_shared {
     /* SINK terminal: rows printed and the column widths */
     _Atomic uint64_t printed;
     int *widths;              /* ncols + 1, the op column first */
+    /* published for weir_sql_session_watermarks (read by any thread, relaxed atomics: a
+     * store per batch that moves event time, nothing on the rows' path otherwise).
+     * SCAN with event time: per split its watermark (WEIR_SQL_WM_NONE, a value, END) and
+     * whether it is idle. WINDOW_AGG: per worker its instance's watermark (IDLE when all
+     * its inputs are idle). NULL when not tracked. */
+    _Atomic int64_t *split_wm;
+    atomic_bool *split_idle;
+    _Atomic int64_t *worker_wm;
+    int nworker_wm;
     struct weir_sql_op_shared *link; /* next in the job's list */
 } weir_sql_op_shared;
 
@@ -181,6 +190,7 @@ struct weir_sql_job {
     pthread_t supervisor;
     bool supervised;
     _Atomic uint64_t rows_in, rows_out, skipped, dead_lettered, late_rows;
+    atomic_bool running;      /* started: workers, shared state and published watermarks exist */
     struct weir_sql_job *link; /* the session's list */
 };
 
@@ -200,6 +210,11 @@ void weir_sql_job_stop(weir_sql_job *job);
 int weir_sql_job_wait(weir_sql_job *job, weir_err *err);
 bool weir_sql_job_ended(weir_sql_job *job);
 void weir_sql_job_stats_get(weir_sql_job *job, weir_sql_job_stats *out);
+/* One line per source table of a running job with its event time (see
+ * weir_sql_session_watermarks); *min gets the smallest source watermark with a value
+ * (INT64_MAX when none has one) and *tracked whether any source generates watermarks.
+ * Only reads atomics. @thread any, while the job is listed in its session */
+void weir_sql_job_watermarks(weir_sql_job *job, weir_buf *out, int64_t *min, bool *tracked);
 /* After wait. */
 void weir_sql_job_free(weir_sql_job *job);
 

@@ -8,7 +8,9 @@
  * forwards the minimum over its readers that are neither idle nor ended, whenever that
  * advances. A reader without rows for 'table.exec.source.idle-timeout' is idle (left out
  * of the minimum) until rows come again; an ended reader is at the end of time, so a
- * bounded source's end fires every open window. */
+ * bounded source's end fires every open window. Each split's watermark and idleness are
+ * also published (relaxed atomics in the node's shared state) for
+ * weir_sql_session_watermarks. */
 #include <stdlib.h>
 
 #include "sql/window_internal.h"
@@ -16,6 +18,7 @@
 typedef struct scan_sub {
     int64_t max;              /* the largest watermark value of this reader's rows */
     int64_t last_rows_ms;     /* when rows last came */
+    int split;                /* the source's split this reader reads (-1: several or none) */
     bool idle, done;
 } scan_sub;
 
@@ -41,7 +44,11 @@ static int scan_init(weir_sql_op *op, weir_err *err) {
     for (int k = 0; k < st->nsubs; k++) {
         st->subs[k].max = WEIR_SQL_WM_NONE;
         st->subs[k].last_rows_ms = now;
+        st->subs[k].split = -1;
     }
+    for (int r = 0; r < w->nreaders; r++)
+        if (w->readers[r].leaf == op && w->readers[r].nsplits == 1 && w->readers[r].sub >= 0)
+            st->subs[w->readers[r].sub].split = w->readers[r].splits[0];
     const weir_sql_plan *p = op->plan;
     if (!w->job->event_time || !p->watermark) return WEIR_OK;
     weir_sql_bexpr *e = p->watermark;
@@ -91,6 +98,14 @@ static int update(weir_sql_op *op, weir_err *err) {
     return send(op, min, err);
 }
 
+/* Makes reader s's state visible to weir_sql_session_watermarks. */
+static void publish(weir_sql_op *op, const scan_sub *s) {
+    weir_sql_op_shared *sh = op->shared;
+    if (!sh || !sh->split_wm || s->split < 0 || s->split >= sh->nsplits) return;
+    atomic_store_explicit(&sh->split_wm[s->split], s->done ? WEIR_SQL_WM_END : s->max, memory_order_relaxed);
+    atomic_store_explicit(&sh->split_idle[s->split], s->idle && !s->done, memory_order_relaxed);
+}
+
 static scan_sub *sub_of(scan_state *st, int sub) { return &st->subs[sub >= 0 && sub < st->nsubs ? sub : 0]; }
 
 static int scan_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_err *err) {
@@ -109,6 +124,7 @@ static int scan_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_e
     bool was_idle = s->idle;
     s->idle = false;
     if (s->max == before && !was_idle) return WEIR_OK;
+    publish(op, s);
     return update(op, err);
 }
 
@@ -123,6 +139,7 @@ int weir_sql_scan_tick(weir_sql_op *scan, int sub, bool got_rows, int64_t now_ms
     int64_t timeout = scan->worker->job->idle_timeout_ms;
     if (timeout <= 0 || s->idle || s->done || now_ms - s->last_rows_ms < timeout) return WEIR_OK;
     s->idle = true;
+    publish(scan, s);
     return update(scan, err);
 }
 
@@ -133,6 +150,7 @@ static int scan_finish(weir_sql_op *op, int input, weir_err *err) {
     scan_sub *s = sub_of(st, input);
     if (s->done) return WEIR_OK;
     s->done = true;
+    if (st->prog) publish(op, s);
     if (update(op, err) != WEIR_OK) return WEIR_ERROR;
     if (++op->nfinished < st->nsubs || !op->next) return WEIR_OK;
     return op->next->vt->finish(op->next, op->next_input, err);

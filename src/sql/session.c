@@ -2,6 +2,7 @@
  * execute() runs a script statement by statement (parse → bind → DDL, SET/RESET, EXPLAIN,
  * a query in the foreground, INSERT / STATEMENT SET in the background); stop() may come
  * from another thread (the one that caught SIGINT) and ends the running jobs cleanly. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,6 +138,47 @@ void weir_sql_session_stats(weir_sql_session *s, weir_sql_job_stats *out) {
         out->late_rows += st.late_rows;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The lines come from the jobs' published atomics (engine.c); the session's lock keeps
+ * the jobs listed (not freed) while they are read. */
+int weir_sql_session_watermarks(weir_sql_session *s, weir_buf *out) {
+    size_t start = out->len;
+    int64_t min = INT64_MAX;
+    bool tracked = false;
+    pthread_mutex_lock(&s->lock);
+    for (weir_sql_job *job = s->jobs; job; job = job->link) weir_sql_job_watermarks(job, out, &min, &tracked);
+    pthread_mutex_unlock(&s->lock);
+    int n = 0;
+    for (size_t k = start; k < out->len; k++) n += out->data[k] == '\n';
+    return n;
+}
+
+bool weir_sql_session_watermark_summary(weir_sql_session *s, char *buf, size_t cap) {
+    weir_buf lines;
+    weir_buf_init(&lines);
+    int64_t min = INT64_MAX;
+    bool tracked = false;
+    pthread_mutex_lock(&s->lock);
+    for (weir_sql_job *job = s->jobs; job; job = job->link) weir_sql_job_watermarks(job, &lines, &min, &tracked);
+    pthread_mutex_unlock(&s->lock);
+    if (tracked && cap > 0) {
+        if (min != INT64_MAX) {
+            /* seconds of the day (UTC), floor for times before 1970 */
+            int64_t secs = min >= 0 ? min / 1000000 : -((-min + 999999) / 1000000);
+            int64_t day = ((secs % 86400) + 86400) % 86400;
+            snprintf(buf, cap, "%02d:%02d:%02d", (int)(day / 3600), (int)(day / 60 % 60), (int)(day % 60));
+        } else {
+            /* no source has a value: say what the first one is waiting for */
+            const char *l = lines.len ? strstr((const char *)lines.data, ": watermark ") : NULL;
+            const char *why = "none yet";
+            if (l && !strncmp(l + 12, "idle", 4)) why = "idle";
+            else if (l && !strncmp(l + 12, "end of input", 12)) why = "end of input";
+            snprintf(buf, cap, "%s", why);
+        }
+    }
+    weir_buf_free(&lines);
+    return tracked;
 }
 
 /* ---- configuration -------------------------------------------------------------------------- */

@@ -918,6 +918,16 @@ int weir_sql_session_wait(weir_sql_session *s, weir_err *err);
 void weir_sql_session_stop(weir_sql_session *s);
 /* Totals over the session's jobs so far (for the progress line). */
 void weir_sql_session_stats(weir_sql_session *s, weir_sql_job_stats *out);
+/* Event time of the running jobs, so "why is nothing emitted" has an answer: one line per
+ * source table, e.g. "orders: watermark 2024-01-31 12:00:05.000 (3 splits, 1 idle); window
+ * operator: 2024-01-31 12:00:00.000, 2 late rows". A table's watermark is the minimum over
+ * its splits that are neither idle nor ended ("none yet", "idle", "end of input" when there
+ * is none); times are UTC. Appends to out; returns the lines written. @thread any */
+int weir_sql_session_watermarks(weir_sql_session *s, weir_buf *out);
+/* The smallest source watermark of the running jobs as "12:00:05" (UTC) in buf, or "none
+ * yet" / "idle" / "end of input"; false (buf untouched) when no running job generates
+ * watermarks (no WATERMARK, or no window operator). @thread any */
+bool weir_sql_session_watermark_summary(weir_sql_session *s, char *buf, size_t cap);
 
 /* ---- printing (ast.c) ------------------------------------------------------------- */
 

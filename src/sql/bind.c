@@ -447,7 +447,192 @@ static bool check_grouped(weir_sql_binder *b, const weir_sql_bexpr *e, weir_sql_
     return true;
 }
 
+/* ---- legacy group windows ------------------------------------------------------------------
+ * SELECT TUMBLE_START(ts, INTERVAL '1' MINUTE), COUNT(*) FROM t GROUP BY TUMBLE(ts, INTERVAL
+ * '1' MINUTE): Flink's older group-window syntax (also HOP(ts, slide, size) and
+ * SESSION(ts, gap), with _START, _END and _ROWTIME). It is rewritten, before binding, into
+ * the window TVF form (FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), ...)) GROUP BY
+ * window_start, window_end), so both plan onto the same window aggregation. */
+
+static bool same_parsed(const weir_sql_expr *a, const weir_sql_expr *c) {
+    if (a == c) return true;
+    if (!a || !c || a->kind != c->kind || a->nargs != c->nargs || a->nnames != c->nnames || a->negated != c->negated)
+        return false;
+    const char *sa[] = {a->text, a->name, a->name2, a->op}, *sc[] = {c->text, c->name, c->name2, c->op};
+    for (int k = 0; k < 4; k++)
+        if ((sa[k] || sc[k]) && (!sa[k] || !sc[k] || strcasecmp(sa[k], sc[k]) != 0)) return false;
+    for (int k = 0; k < a->nnames; k++)
+        if (strcmp(a->names[k], c->names[k]) != 0) return false;
+    for (int k = 0; k < a->nargs; k++)
+        if (!same_parsed(a->args[k], c->args[k])) return false;
+    return true;
+}
+
+static bool is_group_window(const weir_sql_expr *e) {
+    return e && e->kind == WEIR_SQL_EXPR_CALL && !e->over &&
+           (strcasecmp(e->name, "TUMBLE") == 0 || strcasecmp(e->name, "HOP") == 0 || strcasecmp(e->name, "SESSION") == 0);
+}
+
+/* The window column an auxiliary function (TUMBLE_START...) stands for, or NULL if e is
+ * none; *fn_len: the length of its group window's name. */
+static const char *aux_column(const weir_sql_expr *e, size_t *fn_len) {
+    if (!e || e->kind != WEIR_SQL_EXPR_CALL) return NULL;
+    static const char *const fns[] = {"TUMBLE", "HOP", "SESSION"};
+    for (int k = 0; k < 3; k++) {
+        size_t n = strlen(fns[k]);
+        if (strncasecmp(e->name, fns[k], n) != 0 || e->name[n] != '_') continue;
+        *fn_len = n;
+        const char *suffix = e->name + n + 1;
+        if (strcasecmp(suffix, "START") == 0) return "window_start";
+        if (strcasecmp(suffix, "END") == 0) return "window_end";
+        if (strcasecmp(suffix, "ROWTIME") == 0) return "window_time";
+        if (strcasecmp(suffix, "PROCTIME") == 0) return "";
+    }
+    return NULL;
+}
+
+static weir_sql_expr *window_column(weir_sql_binder *b, weir_sql_pos pos, const char *name) {
+    weir_sql_expr *c = weir_arena_alloc(b->arena, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->kind = WEIR_SQL_EXPR_COLUMN;
+    c->pos = pos;
+    c->names = weir_arena_alloc(b->arena, sizeof *c->names);
+    c->names[0] = name;
+    c->nnames = 1;
+    return c;
+}
+
+/* e with its auxiliary functions replaced by the window columns (copied where changed);
+ * NULL with an error when one does not match the GROUP BY's group window. */
+static weir_sql_expr *rewrite_aux(weir_sql_binder *b, weir_sql_expr *e, const weir_sql_expr *win) {
+    if (!e) return e;
+    size_t n = 0;
+    const char *col = aux_column(e, &n);
+    if (col) {
+        if (!*col)
+            return weir_sql_bind_fail(b, e->pos, "%s is not supported: processing-time windows are not supported yet", e->name);
+        if (strncasecmp(e->name, win->name, n) != 0 || strlen(win->name) != n || e->nargs != win->nargs)
+            return weir_sql_bind_fail(b, e->pos, "%s must name the group window of GROUP BY, %s(...), with the same arguments",
+                                      e->name, win->name);
+        for (int k = 0; k < e->nargs; k++)
+            if (!same_parsed(e->args[k], win->args[k]))
+                return weir_sql_bind_fail(b, e->args[k]->pos, "%s must have the same arguments as the group window %s(...) in GROUP BY",
+                                          e->name, win->name);
+        return window_column(b, e->pos, col);
+    }
+    if (is_group_window(e))
+        return weir_sql_bind_fail(b, e->pos, "the group window %s(...) may appear only in GROUP BY; use %s_START, %s_END or "
+                                             "%s_ROWTIME in the SELECT list", e->name, e->name, e->name, e->name);
+    weir_sql_expr *c = e;
+    for (int k = 0; k < e->nargs; k++) {
+        weir_sql_expr *a = rewrite_aux(b, e->args[k], win);
+        if (!a) return NULL;
+        if (a == e->args[k]) continue;
+        if (c == e) {
+            c = weir_arena_alloc(b->arena, sizeof *c);
+            *c = *e;
+            c->args = weir_arena_alloc(b->arena, (size_t)e->nargs * sizeof *c->args);
+            memcpy(c->args, e->args, (size_t)e->nargs * sizeof *c->args);
+        }
+        c->args[k] = a;
+    }
+    if (e->filter) {
+        weir_sql_expr *f = rewrite_aux(b, e->filter, win);
+        if (!f) return NULL;
+        if (f != e->filter) {
+            if (c == e) {
+                c = weir_arena_alloc(b->arena, sizeof *c);
+                *c = *e;
+            }
+            c->filter = f;
+        }
+    }
+    return c;
+}
+
+/* q itself when its GROUP BY has no group window, else q in the window TVF form; NULL with
+ * an error. */
+static const weir_sql_query *rewrite_group_window(weir_sql_binder *b, const weir_sql_query *q) {
+    int at = -1;
+    for (int k = 0; k < q->ngroup_by; k++) {
+        if (!is_group_window(q->group_by[k])) continue;
+        if (at >= 0) return weir_sql_bind_fail(b, q->group_by[k]->pos, "GROUP BY may hold one group window only");
+        at = k;
+    }
+    if (at < 0) return q;
+    const weir_sql_expr *w = q->group_by[at];
+    const char *fn = strcasecmp(w->name, "TUMBLE") == 0 ? "TUMBLE" : strcasecmp(w->name, "HOP") == 0 ? "HOP" : "SESSION";
+    int want = strcmp(fn, "HOP") == 0 ? 3 : 2;
+    if (w->nargs != want)
+        return weir_sql_bind_fail(b, w->pos, "the group window %s takes %d arguments (%s), found %d", fn, want,
+                                  want == 3 ? "time_attr, slide, size" : strcmp(fn, "TUMBLE") == 0 ? "time_attr, size" : "time_attr, gap",
+                                  w->nargs);
+    if (w->args[0]->kind != WEIR_SQL_EXPR_COLUMN)
+        return weir_sql_bind_fail(b, w->args[0]->pos, "the first argument of the group window %s must be a time attribute column", fn);
+    const weir_sql_table_ref *from = q->from;
+    if (!from || from->kind != WEIR_SQL_REF_TABLE || from->system_time || from->ncolumn_aliases)
+        return weir_sql_bind_fail(b, w->pos, "a group window (GROUP BY %s(...)) needs FROM one table or view", fn);
+    /* TABLE(fn(TABLE t, DESCRIPTOR(ts), intervals...)) */
+    weir_sql_expr *data = weir_arena_alloc(b->arena, sizeof *data);
+    memset(data, 0, sizeof *data);
+    data->kind = WEIR_SQL_EXPR_TABLE_ARG;
+    data->pos = from->pos;
+    data->names = from->names;
+    data->nnames = from->nnames;
+    const weir_sql_expr *ts = w->args[0];
+    weir_sql_expr *desc = weir_arena_alloc(b->arena, sizeof *desc);
+    memset(desc, 0, sizeof *desc);
+    desc->kind = WEIR_SQL_EXPR_CALL;
+    desc->pos = ts->pos;
+    desc->name = "DESCRIPTOR";
+    desc->args = weir_arena_alloc(b->arena, sizeof *desc->args);
+    desc->args[0] = window_column(b, ts->pos, ts->names[ts->nnames - 1]); /* the table's own name qualifies it */
+    desc->nargs = 1;
+    weir_sql_expr *call = weir_arena_alloc(b->arena, sizeof *call);
+    memset(call, 0, sizeof *call);
+    call->kind = WEIR_SQL_EXPR_CALL;
+    call->pos = w->pos;
+    call->name = fn;
+    call->nargs = w->nargs + 1;
+    call->args = weir_arena_alloc(b->arena, (size_t)call->nargs * sizeof *call->args);
+    call->args[0] = data;
+    call->args[1] = desc;
+    for (int k = 1; k < w->nargs; k++) call->args[k + 1] = w->args[k]; /* HOP: slide, size in both forms */
+    weir_sql_table_ref *ref = weir_arena_alloc(b->arena, sizeof *ref);
+    memset(ref, 0, sizeof *ref);
+    ref->kind = WEIR_SQL_REF_FUNCTION;
+    ref->pos = from->pos;
+    ref->alias = from->alias ? from->alias : from->names[from->nnames - 1];
+    ref->call = call;
+    weir_sql_query *nq = weir_arena_alloc(b->arena, sizeof *nq);
+    *nq = *q;
+    nq->from = ref;
+    nq->ngroup_by = q->ngroup_by + 2; /* window_start, window_end, window_time (for _ROWTIME) */
+    nq->group_by = weir_arena_alloc(b->arena, (size_t)nq->ngroup_by * sizeof *nq->group_by);
+    for (int k = 0, o = 0; k < q->ngroup_by; k++) {
+        if (k != at) {
+            if (!(nq->group_by[o++] = rewrite_aux(b, q->group_by[k], w))) return NULL;
+            continue;
+        }
+        nq->group_by[o++] = window_column(b, w->pos, "window_start");
+        nq->group_by[o++] = window_column(b, w->pos, "window_end");
+        nq->group_by[o++] = window_column(b, w->pos, "window_time");
+    }
+    nq->items = weir_arena_alloc(b->arena, (size_t)(q->nitems ? q->nitems : 1) * sizeof *nq->items);
+    for (int k = 0; k < q->nitems; k++) {
+        nq->items[k] = q->items[k];
+        size_t n;
+        if (!nq->items[k].alias && aux_column(q->items[k].expr, &n)) /* named as Flink names it */
+            nq->items[k].alias = weir_arena_sprintf(b->arena, "EXPR$%d", k);
+        if (q->items[k].expr && !(nq->items[k].expr = rewrite_aux(b, q->items[k].expr, w))) return NULL;
+    }
+    if (q->having && !(nq->having = rewrite_aux(b, q->having, w))) return NULL;
+    if (q->where && !rewrite_aux(b, q->where, w)) return NULL;
+    return nq;
+}
+
 static weir_sql_bquery *bind_select(weir_sql_binder *b, const weir_sql_query *q) {
+    if (q->ngroup_by && !(q = rewrite_group_window(b, q))) return NULL;
     weir_sql_bquery *bq = weir_arena_alloc(b->arena, sizeof *bq);
     bq->kind = WEIR_SQL_BQUERY_SELECT;
     bq->pos = q->pos;

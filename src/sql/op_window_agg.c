@@ -1,8 +1,9 @@
 /* op_window_agg.c — window aggregation over TUMBLE, HOP, CUMULATE and SESSION windows of
  * an event-time column: each worker keeps, per open window, a hash table of its groups (the
  * key columns' bytes) with one accumulator per aggregate (COUNT, COUNT(DISTINCT), SUM,
- * MIN, MAX, AVG, each with an optional FILTER), fed by the keyed exchange so a key lives
- * on one worker; SESSION windows are kept per key instead and merge as rows bridge them. A window fires (its rows are emitted, +I, and its state dropped) when the
+ * MIN, MAX, AVG, LISTAGG, FIRST_VALUE, LAST_VALUE, each with an optional FILTER), fed by the keyed exchange so a key lives
+ * on one worker; SESSION windows are kept per key instead and merge (with their
+ * COUNT(DISTINCT) sets) as rows bridge them. A window fires (its rows are emitted, +I, and its state dropped) when the
  * watermark passes its end; a row whose earliest window has already fired is late: it is
  * counted in the job's late_rows and not aggregated (as Flink's slicing window operator
  * drops it). Input columns (the planner's pre-CALC): 0 the rowtime, then the keys, then
@@ -18,8 +19,10 @@ typedef struct acc {
     int64_t i;
     double f;
     __int128 d;
-    char *s;                  /* MIN/MAX of strings (malloc'ed) */
-    size_t slen;
+    char *s;                  /* MIN/MAX/FIRST/LAST of strings, LISTAGG's list (malloc'ed) */
+    size_t slen, scap;
+    int64_t seq;              /* FIRST/LAST_VALUE: the kept value's arrival number; LISTAGG:
+                               * the first value's (orders lists when sessions merge) */
 } acc;
 
 typedef struct window {
@@ -36,7 +39,7 @@ typedef struct window {
     bool has_distinct;
 } window;
 
-enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG };
+enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_LISTAGG, AGG_FIRST, AGG_LAST };
 
 typedef struct agg_info {
     const char *fn;
@@ -44,6 +47,8 @@ typedef struct agg_info {
     int arg;                  /* input column, -1 for COUNT(*) */
     int filter;               /* input column, -1 without FILTER */
     bool distinct;
+    const char *sep;          /* LISTAGG's separator */
+    size_t seplen;
     int in_class;
     bool in_decimal;
     int in_scale;
@@ -60,6 +65,8 @@ typedef struct wagg_state {
     weir_sql_batch out;
     bool has_out;
     weir_buf key, dkey;
+    bool any_distinct;        /* some aggregate is COUNT(DISTINCT) */
+    int64_t seq;              /* rows accumulated so far: the arrival order of FIRST/LAST_VALUE */
     int *key_cols;
     /* the group keys of the open windows, each once (a row is hashed once, however many
      * windows it goes into); compacted when it holds many keys of fired windows */
@@ -76,6 +83,9 @@ typedef struct wagg_state {
 typedef struct session {
     int64_t start, end;       /* microseconds */
     acc *accs;                /* naggs */
+    int64_t seq;              /* the arrival number of its first row */
+    weir_sql_keytab *distinct; /* COUNT(DISTINCT): (0, aggregate, value) seen; NULL without */
+    bool merging;             /* add_to_session: touched by the new row's session */
 } session;
 
 typedef struct session_list {
@@ -115,10 +125,17 @@ static int wagg_init(weir_sql_op *op, weir_err *err) {
         agg_info *ai = &st->aggs[a];
         ai->fn = e->fn;
         ai->kind = strcmp(e->fn, "COUNT") == 0 ? AGG_COUNT : strcmp(e->fn, "SUM") == 0 ? AGG_SUM
-                 : strcmp(e->fn, "MIN") == 0 ? AGG_MIN : strcmp(e->fn, "MAX") == 0 ? AGG_MAX : AGG_AVG;
+                 : strcmp(e->fn, "MIN") == 0 ? AGG_MIN : strcmp(e->fn, "MAX") == 0 ? AGG_MAX
+                 : strcmp(e->fn, "LISTAGG") == 0 ? AGG_LISTAGG : strcmp(e->fn, "FIRST_VALUE") == 0 ? AGG_FIRST
+                 : strcmp(e->fn, "LAST_VALUE") == 0 ? AGG_LAST : AGG_AVG;
+        /* the planner replaced LISTAGG's separator by a literal holding its value; ',' by
+         * default, as Flink's */
+        ai->sep = e->nargs > 1 && e->args[1]->text ? e->args[1]->text : ",";
+        ai->seplen = strlen(ai->sep);
         ai->arg = e->nargs ? e->args[0]->column : -1;
         ai->filter = e->filter ? e->filter->column : -1;
         ai->distinct = e->distinct;
+        if (e->distinct) st->any_distinct = true;
         ai->out_type = &e->type;
         if (ai->arg >= 0) {
             const weir_sql_ltype *t = in->cols[ai->arg].type;
@@ -233,10 +250,27 @@ static bool passes(const weir_sql_batch *b, int col, int row) {
     return !weir_sql_batch_is_null(b, col, row) && weir_sql_batch_get_i64(b, col, row) != 0;
 }
 
+/* Appends sep (when given) and then v to the accumulator's string, growing it by doubling
+ * (LISTAGG appends once per row). */
+static void append_str(acc *x, const char *sep, size_t seplen, const char *v, size_t n) {
+    size_t need = x->slen + seplen + n + 1;
+    if (need > x->scap) {
+        size_t cap = x->scap ? x->scap : 16;
+        while (cap < need) cap *= 2;
+        x->s = realloc(x->s, cap);
+        if (!x->s) abort();
+        x->scap = cap;
+    }
+    if (seplen) memcpy(x->s + x->slen, sep, seplen);
+    if (n) memcpy(x->s + x->slen + seplen, v, n);
+    x->slen += seplen + n;
+}
+
 /* Adds one row to a group's accumulators (accs: naggs of them); distinct holds the
  * COUNT(DISTINCT) values seen, g the group's number in it. */
 static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int g, const weir_sql_batch *b, int row,
                        int naggs) {
+    st->seq++;
     for (int a = 0; a < naggs; a++) {
         const agg_info *ai = &st->aggs[a];
         acc *x = &accs[a];
@@ -247,7 +281,7 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
         }
         if (weir_sql_batch_is_null(b, ai->arg, row)) continue;
         if (ai->kind == AGG_COUNT) {
-            if (ai->distinct && distinct) { /* (the planner refuses COUNT(DISTINCT) over SESSION) */
+            if (ai->distinct && distinct) {
                 st->dkey.len = 0;
                 int32_t ga[2] = {g, a};
                 weir_buf_append(&st->dkey, ga, sizeof ga);
@@ -261,6 +295,24 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
         }
         bool first = x->cnt == 0;
         x->cnt++;
+        if (ai->kind == AGG_LISTAGG) {
+            weir_str v = weir_sql_batch_get_str(b, ai->arg, row);
+            if (first) x->seq = st->seq;
+            append_str(x, first ? NULL : ai->sep, first ? 0 : ai->seplen, v.ptr, (size_t)v.len);
+            continue;
+        }
+        if (ai->kind == AGG_FIRST || ai->kind == AGG_LAST) { /* NULLs are skipped above, as Flink's */
+            if (ai->kind == AGG_FIRST && !first) continue;
+            x->seq = st->seq;
+            if (ai->in_class == WEIR_SQL_CLASS_STR) {
+                weir_str v = weir_sql_batch_get_str(b, ai->arg, row);
+                x->slen = 0;
+                append_str(x, NULL, 0, v.ptr, (size_t)v.len);
+            } else if (ai->in_decimal || ai->in_class == WEIR_SQL_CLASS_I128) x->d = weir_sql_batch_get_i128(b, ai->arg, row);
+            else if (ai->in_class == WEIR_SQL_CLASS_F64) x->f = weir_sql_batch_get_f64(b, ai->arg, row);
+            else x->i = weir_sql_batch_get_i64(b, ai->arg, row);
+            continue;
+        }
         bool is_min = ai->kind == AGG_MIN, is_max = ai->kind == AGG_MAX;
         if (ai->in_decimal) {
             __int128 v = weir_sql_batch_get_i128(b, ai->arg, row);
@@ -311,12 +363,41 @@ static int add_to_window(wagg_state *st, const weir_sql_plan *p, int key, int64_
     return WEIR_OK;
 }
 
-/* Folds accumulators from into into (merging two sessions). COUNT(DISTINCT) is refused for
- * SESSION windows by the planner, so counts simply add. */
+/* Moves y's value (and its string) into x. */
+static void take_value(acc *x, acc *y) {
+    x->i = y->i;
+    x->f = y->f;
+    x->d = y->d;
+    x->seq = y->seq;
+    free(x->s);
+    x->s = y->s;
+    x->slen = y->slen;
+    x->scap = y->scap;
+    y->s = NULL;
+    y->slen = y->scap = 0;
+}
+
+/* Folds accumulators from into into (merging two sessions); COUNT(DISTINCT) is left to
+ * merge_sessions, which merges the sets of values. FIRST/LAST_VALUE keep the value that
+ * arrived first/last; LISTAGG joins the two lists, the one whose first value arrived first
+ * in front (within each session the values stay in arrival order). */
 static void merge_accs(const wagg_state *st, acc *into, acc *from, int naggs) {
     for (int a = 0; a < naggs; a++) {
         const agg_info *ai = &st->aggs[a];
         acc *x = &into[a], *y = &from[a];
+        if (ai->distinct) continue;
+        if (ai->kind == AGG_FIRST || ai->kind == AGG_LAST || ai->kind == AGG_LISTAGG) {
+            if (y->cnt == 0) continue;
+            if (x->cnt == 0) take_value(x, y);
+            else if (ai->kind == AGG_LISTAGG) {
+                if (y->seq < x->seq) { /* y's list, then x's */
+                    append_str(y, ai->sep, ai->seplen, x->s, x->slen);
+                    take_value(x, y);
+                } else append_str(x, ai->sep, ai->seplen, y->s, y->slen);
+            } else if (ai->kind == AGG_FIRST ? y->seq < x->seq : y->seq > x->seq) take_value(x, y);
+            x->cnt += y->cnt;
+            continue;
+        }
         bool is_min = ai->kind == AGG_MIN, is_max = ai->kind == AGG_MAX;
         if (!is_min && !is_max) {
             x->cnt += y->cnt;
@@ -344,6 +425,7 @@ static void merge_accs(const wagg_state *st, acc *into, acc *from, int naggs) {
             free(x->s);
             x->s = y->s;
             x->slen = y->slen;
+            x->scap = y->scap;
             y->s = NULL;
         }
         x->cnt += y->cnt;
@@ -354,6 +436,32 @@ static void free_accs(acc *accs, int naggs) {
     if (!accs) return;
     for (int a = 0; a < naggs; a++) free(accs[a].s);
     free(accs);
+}
+
+static void free_session(session *s, int naggs) {
+    free_accs(s->accs, naggs);
+    if (s->distinct) {
+        weir_sql_keytab_free(s->distinct);
+        free(s->distinct);
+    }
+}
+
+/* Folds session from into into and frees from: accumulators, then the COUNT(DISTINCT)
+ * sets (each value new to into's set counts once more). */
+static void merge_sessions(const wagg_state *st, session *into, session *from, int naggs) {
+    merge_accs(st, into->accs, from->accs, naggs);
+    if (into->distinct && from->distinct) {
+        for (int i = 0; i < from->distinct->n; i++) {
+            size_t len;
+            const uint8_t *key = weir_sql_keytab_key(from->distinct, i, &len);
+            bool added = false;
+            weir_sql_keytab_put(into->distinct, key, len, &added);
+            int32_t ga[2];
+            memcpy(ga, key, sizeof ga); /* (group, aggregate): see accumulate */
+            if (added) into->accs[ga[1]].cnt++;
+        }
+    }
+    free_session(from, naggs);
 }
 
 /* A row of a SESSION window aggregation: its own window [ts, ts + gap) merges with every
@@ -373,20 +481,49 @@ static void add_to_session(wagg_state *st, const weir_sql_plan *p, int64_t start
     session_list *l = &st->slists[k];
     session cur = {.start = start, .end = end, .accs = calloc((size_t)(p->naggs ? p->naggs : 1), sizeof(acc))};
     if (!cur.accs) abort();
-    accumulate(st, cur.accs, NULL, 0, b, row, p->naggs);
-    for (bool merged = true; merged;) {
-        merged = false;
+    if (st->any_distinct) {
+        cur.distinct = malloc(sizeof *cur.distinct);
+        if (!cur.distinct) abort();
+        weir_sql_keytab_init(cur.distinct);
+    }
+    accumulate(st, cur.accs, cur.distinct, 0, b, row, p->naggs);
+    cur.seq = st->seq;
+    /* the sessions the new one touches, also through each other */
+    int nmerge = 0;
+    for (bool grew = true; grew;) {
+        grew = false;
         for (int i = 0; i < l->n; i++) {
             session *o = &l->s[i];
-            if (o->start > cur.end || o->end < cur.start) continue;
+            if (o->merging || o->start > cur.end || o->end < cur.start) continue;
+            o->merging = true;
+            nmerge++;
             if (o->start < cur.start) cur.start = o->start;
             if (o->end > cur.end) cur.end = o->end;
-            merge_accs(st, cur.accs, o->accs, p->naggs);
-            free_accs(o->accs, p->naggs);
-            l->s[i] = l->s[--l->n];
-            merged = true;
-            break;
+            grew = true;
         }
+    }
+    /* folded in order of arrival (oldest first, the new row last), so LISTAGG's lists join
+     * in the order the sessions began */
+    if (nmerge > 0) {
+        session base = {0};
+        for (bool have = false; nmerge > 0; nmerge--) {
+            int oldest = -1;
+            for (int i = 0; i < l->n; i++)
+                if (l->s[i].merging && (oldest < 0 || l->s[i].seq < l->s[oldest].seq)) oldest = i;
+            session o = l->s[oldest];
+            l->s[oldest] = l->s[--l->n];
+            if (!have) {
+                base = o;
+                have = true;
+                continue;
+            }
+            merge_sessions(st, &base, &o, p->naggs);
+        }
+        merge_sessions(st, &base, &cur, p->naggs);
+        base.start = cur.start;
+        base.end = cur.end;
+        base.merging = false;
+        cur = base;
     }
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 2;
@@ -453,7 +590,7 @@ static int fire_sessions(weir_sql_op *op, int64_t wm, weir_err *err) {
         if (st->out.nrows >= WEIR_SQL_READ_ROWS) rc = flush_out(op, st, err);
     }
     if (rc == WEIR_OK) rc = flush_out(op, st, err);
-    for (int k = 0; k < nf; k++) free_accs(f[k].s.accs, p->naggs);
+    for (int k = 0; k < nf; k++) free_session(&f[k].s, p->naggs);
     free(f);
     return rc;
 }
@@ -627,7 +764,7 @@ static void wagg_free(weir_sql_op *op) {
     free(st->wins);
     weir_sql_keytab_free(&st->win_index);
     for (int k = 0; k < st->capslists; k++) {
-        for (int i = 0; i < st->slists[k].n; i++) free_accs(st->slists[k].s[i].accs, op->plan->naggs);
+        for (int i = 0; i < st->slists[k].n; i++) free_session(&st->slists[k].s[i], op->plan->naggs);
         free(st->slists[k].s);
     }
     free(st->slists);

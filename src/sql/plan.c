@@ -375,6 +375,37 @@ static bool constant_interval_ms(planner *pl, weir_sql_bexpr *e, const char *wha
     return ok;
 }
 
+/* LISTAGG's separator: a constant string evaluated once here (the window operator joins
+ * with it, and merging two SESSION windows' lists needs it outside any row). NULL with a
+ * message when it is not a constant, non-NULL string. */
+static const char *constant_string(planner *pl, weir_sql_bexpr *e) {
+    weir_sql_ltype dummy_t = weir_sql_ltype_make(WEIR_SQL_TYPE_INT, 0, 0, false);
+    weir_sql_lfield dummy = {.name = "$dummy", .type = &dummy_t};
+    weir_sql_program *prog = NULL;
+    weir_err err;
+    weir_sql_batch in, res;
+    char *out = NULL;
+    if (weir_sql_program_compile(NULL, &e, 1, &dummy, 1, &prog, &err) == WEIR_OK) {
+        if (weir_sql_batch_init(&in, &dummy, 1, 1, &err) == WEIR_OK) {
+            weir_sql_batch_add_row(&in);
+            if (weir_sql_batch_init(&res, weir_sql_program_columns(prog), 1, 1, &err) == WEIR_OK) {
+                if (weir_sql_program_run(prog, &in, &res, &err) == WEIR_OK && res.nrows == 1 &&
+                    !weir_sql_batch_is_null(&res, 0, 0)) {
+                    weir_str v = weir_sql_batch_get_str(&res, 0, 0);
+                    out = weir_arena_alloc(pl->arena, (size_t)v.len + 1);
+                    memcpy(out, v.ptr, (size_t)v.len);
+                    out[v.len] = 0;
+                }
+                weir_sql_batch_free(&res);
+            }
+            weir_sql_batch_free(&in);
+        }
+        weir_sql_program_free(prog);
+    }
+    if (!out) fail_at(pl, e->pos, "LISTAGG's separator must be a constant, non-NULL string in a window aggregation");
+    return out;
+}
+
 typedef struct win_builder {
     weir_sql_bexpr **pre;      /* the pre-aggregation CALC's expressions over the source */
     weir_sql_lfield *pre_cols;
@@ -387,7 +418,7 @@ typedef struct win_builder {
     int nkeys;                 /* GROUP BY items other than the window columns */
     const weir_sql_bexpr **key_exprs;
     int out_start;             /* WINDOW_AGG output: keys, then start, end, time, aggs */
-    bool session;              /* SESSION windows (no COUNT(DISTINCT) yet) */
+    bool session;              /* SESSION windows */
 } win_builder;
 
 /* A column of the pre-aggregation CALC computing e (one column per distinct expression),
@@ -437,21 +468,17 @@ static const char *agg_name(planner *pl, int k) {
 static int agg_add(planner *pl, win_builder *wb, const weir_sql_bexpr *e) {
     for (int k = 0; k < wb->naggs; k++)
         if (wb->agg_orig[k] == e || same_expr(wb->agg_orig[k], e)) return k;
-    static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG"};
+    static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "LISTAGG", "FIRST_VALUE", "LAST_VALUE"};
     bool ok = false;
     for (size_t k = 0; k < sizeof supported / sizeof supported[0] && !ok; k++) ok = strcmp(e->fn, supported[k]) == 0;
     if (!ok || e->over) {
         fail_at(pl, e->pos, "aggregate function %s is not supported in a window aggregation yet (COUNT, COUNT(DISTINCT), "
-                            "SUM, MIN, MAX and AVG are)", e->fn);
+                            "SUM, MIN, MAX, AVG, LISTAGG, FIRST_VALUE and LAST_VALUE are)", e->fn);
         return -1;
     }
-    if (e->nargs > 1) {
+    bool listagg = strcmp(e->fn, "LISTAGG") == 0;
+    if (e->nargs > (listagg ? 2 : 1)) {
         fail_at(pl, e->pos, "%s takes one argument in a window aggregation", e->fn);
-        return -1;
-    }
-    if (e->distinct && wb->session) {
-        fail_at(pl, e->pos, "COUNT(DISTINCT ...) over SESSION windows is not supported yet (merging sessions would "
-                            "need to merge the sets of values)");
         return -1;
     }
     if (e->distinct && strcmp(e->fn, "COUNT") != 0) {
@@ -463,12 +490,24 @@ static int agg_add(planner *pl, win_builder *wb, const weir_sql_bexpr *e) {
         return -1;
     }
     if ((e->nargs && !check_expr(pl, e->args[0])) || !check_expr(pl, e->filter)) return -1;
+    const char *sep = NULL;
+    if (listagg && e->nargs == 2 && !(sep = constant_string(pl, e->args[1]))) return -1;
     weir_sql_bexpr *c = weir_arena_alloc(pl->arena, sizeof *c);
     *c = *e;
     if (e->nargs) {
-        c->args = weir_arena_alloc(pl->arena, sizeof *c->args);
+        c->args = weir_arena_alloc(pl->arena, 2 * sizeof *c->args);
         int col = pre_add(pl, wb, e->args[0], NULL, true);
         c->args[0] = column_ref(pl, e->pos, col, &wb->pre_cols[col]);
+    }
+    if (sep) { /* the separator, evaluated: a literal whose text is its value */
+        weir_sql_bexpr *l = weir_arena_alloc(pl->arena, sizeof *l);
+        memset(l, 0, sizeof *l);
+        l->kind = WEIR_SQL_BEXPR_LITERAL;
+        l->pos = e->args[1]->pos;
+        size_t n = strlen(sep); /* a CHAR literal: EXPLAIN prints it quoted */
+        l->type = weir_sql_ltype_make(WEIR_SQL_TYPE_CHAR, n ? (int)n : 1, 0, true);
+        l->text = sep;
+        c->args[1] = l;
     }
     if (e->filter) {
         int col = pre_add(pl, wb, boolean_filter(pl, e->filter), NULL, true);

@@ -5,7 +5,8 @@
  * with the worker that wrote them. Checks TUMBLE, HOP and CUMULATE (with offsets) over
  * out-of-order input with several keys at parallelism 2 against SQLite as the oracle, the
  * exchange spreading keys over both workers, a late row counted and left out, windows
- * firing at a bounded source's end, and 'table.exec.source.idle-timeout'. */
+ * firing at a bounded source's end, and 'table.exec.source.idle-timeout'; LISTAGG,
+ * FIRST_VALUE and LAST_VALUE (arrival order) on one worker against SQLite too. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -390,13 +391,91 @@ TEST(cumulate_matches_oracle) {
 
 TEST(session_matches_oracle) {
     /* a 50 ms gap: a key's rows about 49 ms apart with up to 2 s of jitter make many
-     * sessions, which merge as out-of-order rows bridge them */
+     * sessions, which merge as out-of-order rows bridge them (and their COUNT(DISTINCT)
+     * sets with them) */
     check_against_oracle("SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '0.05' SECOND)",
                          "SELECT k, v, MIN(ts) OVER (PARTITION BY k, sid) AS ws, MAX(ts) OVER (PARTITION BY k, sid) + 50 "
                          "AS we FROM (SELECT k, v, ts, SUM(brk) OVER (PARTITION BY k ORDER BY ts ROWS UNBOUNDED "
                          "PRECEDING) AS sid FROM (SELECT k, v, ts, CASE WHEN ts - LAG(ts) OVER (PARTITION BY k ORDER BY "
                          "ts) <= 50 THEN 0 ELSE 1 END AS brk FROM ev))",
-                         false);
+                         true);
+}
+
+/* LISTAGG, FIRST_VALUE and LAST_VALUE go by arrival order: one split read by one worker
+ * gives the rows in input order, which SQLite's rowid keeps (its group_concat of an
+ * ordered subquery follows that order; 3.40 has no ORDER BY inside group_concat). NULL
+ * values are skipped by all three, as Flink's. */
+TEST(listagg_first_last_match_oracle) {
+    reset();
+    make_input(3000, 7);
+    for (int i = 0; i < nin_rows; i++) in_rows[i].split = 0;
+    weir_sql_session *s = new_session(1);
+    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "
+                  "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '16');"
+                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), l STRING, lf STRING, f BIGINT, la BIGINT, fb BIGINT) "
+                  "WITH ('connector' = 'wintest');"
+                  "SET 'table.dml-sync' = 'true';") == WEIR_OK);
+    CHECK(exec(s, "INSERT INTO o SELECT k, window_start, LISTAGG(CAST(v AS STRING), ';'), "
+                  "LISTAGG(CAST(v AS STRING)) FILTER (WHERE v > 500), FIRST_VALUE(v), LAST_VALUE(v), "
+                  "FIRST_VALUE(v) FILTER (WHERE v > 900) "
+                  "FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;")
+          == WEIR_OK);
+    weir_err err;
+    CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
+    weir_sql_job_stats st;
+    weir_sql_session_stats(s, &st);
+    CHECK_EQ_INT(st.late_rows, 0);
+    char *got = output_sorted();
+
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE ev (k TEXT, v INTEGER, ts INTEGER)", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *ins = NULL;
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO ev VALUES (?, ?, ?)", -1, &ins, NULL) == SQLITE_OK);
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    for (int i = 0; i < nin_rows; i++) {
+        sqlite3_bind_text(ins, 1, in_rows[i].key, -1, SQLITE_STATIC);
+        if (in_rows[i].v_null) sqlite3_bind_null(ins, 2);
+        else sqlite3_bind_int64(ins, 2, in_rows[i].v);
+        sqlite3_bind_int64(ins, 3, in_rows[i].ts_ms);
+        sqlite3_step(ins);
+        sqlite3_reset(ins);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_finalize(ins);
+    CHECK(sqlite3_exec(db, "CREATE TABLE w AS SELECT rowid AS r, k, v, ts - (((ts % 1000) + 1000) % 1000) AS ws FROM ev",
+                       NULL, NULL, NULL) == SQLITE_OK);
+#define IN_GROUP "FROM w AS x WHERE x.k = g.k AND x.ws = g.ws AND x.v IS NOT NULL"
+    const char *q =
+        "SELECT k || '|' || (ws * 1000) || '|' || "
+        "IFNULL((SELECT group_concat(v, ';') FROM (SELECT x.v " IN_GROUP " ORDER BY x.r)), 'NULL') || '|' || "
+        "IFNULL((SELECT group_concat(v, ',') FROM (SELECT x.v " IN_GROUP " AND x.v > 500 ORDER BY x.r)), 'NULL') || '|' || "
+        "IFNULL((SELECT x.v " IN_GROUP " ORDER BY x.r LIMIT 1), 'NULL') || '|' || "
+        "IFNULL((SELECT x.v " IN_GROUP " ORDER BY x.r DESC LIMIT 1), 'NULL') || '|' || "
+        "IFNULL((SELECT x.v " IN_GROUP " AND x.v > 900 ORDER BY x.r LIMIT 1), 'NULL') "
+        "FROM (SELECT DISTINCT k, ws FROM w) AS g ORDER BY 1";
+#undef IN_GROUP
+    sqlite3_stmt *qs = NULL;
+    int rc = sqlite3_prepare_v2(db, q, -1, &qs, NULL);
+    if (rc != SQLITE_OK) fprintf(stderr, "    (sqlite: %s)\n", sqlite3_errmsg(db));
+    CHECK(rc == SQLITE_OK);
+    weir_buf b;
+    weir_buf_init(&b);
+    while (qs && sqlite3_step(qs) == SQLITE_ROW) {
+        const char *line = (const char *)sqlite3_column_text(qs, 0);
+        weir_buf_append(&b, line, strlen(line));
+        weir_buf_append(&b, "\n", 1);
+    }
+    weir_buf_append(&b, "", 1);
+    sqlite3_finalize(qs);
+    sqlite3_close(db);
+    char *want = (char *)b.data;
+    CHECK(strlen(want) > 100);
+    if (strcmp(got, want) != 0) fprintf(stderr, "  got:\n%.2000s\n  want:\n%.2000s\n", got, want);
+    CHECK(strcmp(got, want) == 0);
+    free(got);
+    free(want);
+    weir_sql_session_free(s);
 }
 
 /* Cascaded windows (two exchanges): per-key 1 s counts, then 5 s totals over their
@@ -658,6 +737,7 @@ int main(void) {
         {"hop_matches_oracle", hop_matches_oracle},
         {"cumulate_matches_oracle", cumulate_matches_oracle},
         {"session_matches_oracle", session_matches_oracle},
+        {"listagg_first_last_match_oracle", listagg_first_last_match_oracle},
         {"cascaded_windows", cascaded_windows},
         {"many_keys_and_key_table_compaction", many_keys_and_key_table_compaction},
         {"late_row_is_counted_and_left_out", late_row_is_counted_and_left_out},

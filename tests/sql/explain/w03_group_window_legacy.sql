@@ -1,0 +1,11 @@
+-- The legacy group-window syntax plans onto the window aggregation of the TVF form
+CREATE TABLE bids (item STRING, price INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'test-source');
+EXPLAIN SELECT item, TUMBLE_START(ts, INTERVAL '1' MINUTE) AS ws, TUMBLE_END(ts, INTERVAL '1' MINUTE), COUNT(*) AS n
+FROM bids
+GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), item;
+EXPLAIN SELECT HOP_END(b.ts, INTERVAL '5' MINUTE, INTERVAL '15' MINUTE) AS we, SUM(b.price)
+FROM bids AS b
+GROUP BY HOP(b.ts, INTERVAL '5' MINUTE, INTERVAL '15' MINUTE);
+EXPLAIN SELECT item, SESSION_START(ts, INTERVAL '10' MINUTE), SESSION_ROWTIME(ts, INTERVAL '10' MINUTE), MAX(price)
+FROM bids
+GROUP BY item, SESSION(ts, INTERVAL '10' MINUTE);

@@ -173,6 +173,19 @@ void weir_buf_free(weir_buf *b) {
     weir_buf_init(b);
 }
 
+void weir_buf_append_utf8(weir_buf *b, uint32_t c) {
+    uint8_t u[4];
+    size_t n;
+    if (c < 0x80) u[0] = (uint8_t)c, n = 1;
+    else if (c < 0x800) u[0] = (uint8_t)(0xc0 | c >> 6), u[1] = (uint8_t)(0x80 | (c & 63)), n = 2;
+    else if (c < 0x10000)
+        u[0] = (uint8_t)(0xe0 | c >> 12), u[1] = (uint8_t)(0x80 | ((c >> 6) & 63)), u[2] = (uint8_t)(0x80 | (c & 63)), n = 3;
+    else
+        u[0] = (uint8_t)(0xf0 | c >> 18), u[1] = (uint8_t)(0x80 | ((c >> 12) & 63)),
+        u[2] = (uint8_t)(0x80 | ((c >> 6) & 63)), u[3] = (uint8_t)(0x80 | (c & 63)), n = 4;
+    weir_buf_append(b, u, n);
+}
+
 /* ---- varints --------------------------------------------------------------------- */
 
 size_t weir_uvarint_put(uint8_t *p, uint64_t v) {

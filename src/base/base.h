@@ -71,6 +71,8 @@ void weir_buf_reserve(weir_buf *b, size_t extra); /* aborts on OOM */
 void weir_buf_append(weir_buf *b, const void *p, size_t n);
 uint8_t *weir_buf_extend(weir_buf *b, size_t n); /* grows len by n, returns start */
 void weir_buf_free(weir_buf *b);
+/* Appends code point c encoded as UTF-8 (1 to 4 bytes). */
+void weir_buf_append_utf8(weir_buf *b, uint32_t c);
 
 /* Big-endian fixed-width helpers (Kafka's wire order). */
 static inline void weir_be16_put(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }

@@ -210,19 +210,6 @@ static int scan_string(jdec *d, jtok *t) {
     return J_OK;
 }
 
-static void put_utf8(weir_buf *b, uint32_t c) {
-    uint8_t u[4];
-    size_t n;
-    if (c < 0x80) u[0] = (uint8_t)c, n = 1;
-    else if (c < 0x800) u[0] = (uint8_t)(0xc0 | c >> 6), u[1] = (uint8_t)(0x80 | (c & 63)), n = 2;
-    else if (c < 0x10000)
-        u[0] = (uint8_t)(0xe0 | c >> 12), u[1] = (uint8_t)(0x80 | ((c >> 6) & 63)), u[2] = (uint8_t)(0x80 | (c & 63)), n = 3;
-    else
-        u[0] = (uint8_t)(0xf0 | c >> 18), u[1] = (uint8_t)(0x80 | ((c >> 12) & 63)),
-        u[2] = (uint8_t)(0x80 | ((c >> 6) & 63)), u[3] = (uint8_t)(0x80 | (c & 63)), n = 4;
-    weir_buf_append(b, u, n);
-}
-
 /* The string's text with escapes resolved (already validated by scan_string); lone
  * surrogates become U+FFFD. The result lives in `into` until it is reset. */
 static void string_text(const jtok *t, weir_buf *into, const char **s, size_t *n) {
@@ -257,7 +244,7 @@ static void string_text(const jtok *t, weir_buf *into, const char **s, size_t *n
                 }
             }
             if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
-            put_utf8(into, c);
+            weir_buf_append_utf8(into, c);
             break;
         }
         default: weir_buf_append(into, &e, 1); /* " \ / */

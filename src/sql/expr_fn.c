@@ -231,19 +231,6 @@ static uint32_t utf8_next(weir_str s, int *k) {
     return c;
 }
 
-static void utf8_put(weir_buf *b, uint32_t c) {
-    uint8_t t[4];
-    int n;
-    if (c < 0x80) t[0] = (uint8_t)c, n = 1;
-    else if (c < 0x800) t[0] = (uint8_t)(0xc0 | c >> 6), t[1] = (uint8_t)(0x80 | (c & 0x3f)), n = 2;
-    else if (c < 0x10000)
-        t[0] = (uint8_t)(0xe0 | c >> 12), t[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)), t[2] = (uint8_t)(0x80 | (c & 0x3f)), n = 3;
-    else
-        t[0] = (uint8_t)(0xf0 | c >> 18), t[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f)),
-        t[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)), t[3] = (uint8_t)(0x80 | (c & 0x3f)), n = 4;
-    weir_buf_append(b, t, (size_t)n);
-}
-
 static bool upper_special(weir_buf *b, uint32_t c) {
     static const struct { uint32_t c; const char *to; } special[] = {
         {0xdf, "SS"}, {0xfb00, "FF"}, {0xfb01, "FI"}, {0xfb02, "FL"}, {0xfb03, "FFI"}, {0xfb04, "FFL"},
@@ -278,9 +265,9 @@ static void map_case(weir_buf *b, weir_str s, int fn) {
         bool alnum = utf8_locale && iswalnum_l((wint_t)c, utf8_locale);
         bool alpha = utf8_locale && iswalpha_l((wint_t)c, utf8_locale);
         if (!utf8_locale) {
-            utf8_put(b, c);
+            weir_buf_append_utf8(b, c);
         } else if (fn == FN_UPPER) {
-            if (!upper_special(b, c)) utf8_put(b, (uint32_t)towupper_l((wint_t)c, utf8_locale));
+            if (!upper_special(b, c)) weir_buf_append_utf8(b, (uint32_t)towupper_l((wint_t)c, utf8_locale));
         } else if (fn == FN_LOWER) {
             if (c == 0x130) {
                 weir_buf_append(b, "i\xcc\x87", 3); /* İ → i + combining dot above */
@@ -288,14 +275,14 @@ static void map_case(weir_buf *b, weir_str s, int fn) {
                 int next = k;
                 uint32_t nc = k < s.len ? utf8_next(s, &next) : 0;
                 bool next_cased = k < s.len && iswalpha_l((wint_t)nc, utf8_locale);
-                utf8_put(b, prev_cased && !next_cased ? 0x3c2 : 0x3c3);
+                weir_buf_append_utf8(b, prev_cased && !next_cased ? 0x3c2 : 0x3c3);
             } else {
-                utf8_put(b, (uint32_t)towlower_l((wint_t)c, utf8_locale));
+                weir_buf_append_utf8(b, (uint32_t)towlower_l((wint_t)c, utf8_locale));
             }
         } else {
             uint32_t m = !alnum ? c : word_start ? (uint32_t)towupper_l((wint_t)c, utf8_locale)
                                                  : (uint32_t)towlower_l((wint_t)c, utf8_locale);
-            utf8_put(b, m);
+            weir_buf_append_utf8(b, m);
             word_start = !alnum;
         }
         prev_cased = alpha;

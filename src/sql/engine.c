@@ -80,7 +80,9 @@ bool weir_sql_parse_duration_ms(const char *s, int64_t *out) {
 /* ---- operator plumbing -------------------------------------------------------------- */
 
 int weir_sql_op_emit(weir_sql_op *op, const weir_sql_batch *b, weir_err *err) {
-    if (!op->next || b->nrows == 0) return WEIR_OK;
+    if (b->nrows == 0) return WEIR_OK;
+    atomic_fetch_add_explicit(&op->shared->rows_out, (uint64_t)b->nrows, memory_order_relaxed);
+    if (!op->next) return WEIR_OK;
     return op->next->vt->push(op->next, op->next_input, b, err);
 }
 
@@ -165,6 +167,11 @@ static const weir_sql_op_vtab *vtab_of(const weir_sql_plan *p) {
     case WEIR_SQL_PLAN_SINK: return &weir_sql_op_sink;
     case WEIR_SQL_PLAN_EXCHANGE: return &weir_sql_op_exchange;
     case WEIR_SQL_PLAN_WINDOW_AGG: return &weir_sql_op_window_agg;
+    case WEIR_SQL_PLAN_GROUP_AGG: return &weir_sql_op_group_agg;
+    case WEIR_SQL_PLAN_RANK: return &weir_sql_op_rank;
+    case WEIR_SQL_PLAN_OVER_AGG: return &weir_sql_op_over_agg;
+    case WEIR_SQL_PLAN_JOIN: return &weir_sql_op_join;
+    case WEIR_SQL_PLAN_INTERVAL_JOIN: return &weir_sql_op_interval_join;
     }
     return NULL;
 }
@@ -201,10 +208,19 @@ static weir_sql_op_shared *shared_of(weir_sql_job *job, const weir_sql_plan *p) 
     sh->plan = p;
     atomic_init(&sh->seen, 0);
     atomic_init(&sh->printed, 0);
+    atomic_init(&sh->rows_out, 0);
     sh->link = job->shared;
     job->shared = sh;
     if (p->kind == WEIR_SQL_PLAN_EXCHANGE) sh->exchange = job->nexchanges++;
-    if (p->kind == WEIR_SQL_PLAN_WINDOW_AGG) job->event_time = job->stateful = true;
+    switch (p->kind) {
+    case WEIR_SQL_PLAN_WINDOW_AGG:
+    case WEIR_SQL_PLAN_RANK:
+    case WEIR_SQL_PLAN_OVER_AGG:
+    case WEIR_SQL_PLAN_INTERVAL_JOIN: job->event_time = job->stateful = true; break;
+    case WEIR_SQL_PLAN_GROUP_AGG:
+    case WEIR_SQL_PLAN_JOIN: job->stateful = true; break;
+    default: break;
+    }
     return sh;
 }
 
@@ -845,4 +861,11 @@ void weir_sql_job_free(weir_sql_job *job) {
     pthread_cond_destroy(&job->cond);
     weir_arena_free(&job->arena);
     free(job);
+}
+
+int64_t weir_sql_job_state_ttl_ms(const weir_sql_job *job) {
+    const char *v = weir_sql_job_config(job, "table.exec.state.ttl");
+    int64_t ms = 0;
+    if (!v || !weir_sql_parse_duration_ms(v, &ms) || ms < 0) return 0;
+    return ms;
 }

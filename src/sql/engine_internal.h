@@ -15,6 +15,8 @@
 
 typedef struct weir_sql_worker weir_sql_worker;
 typedef struct weir_sql_op weir_sql_op;
+/* A checkpoint's state output for one operator instance (checkpoint.c). */
+typedef struct weir_sql_state_writer weir_sql_state_writer;
 
 /* ---- operators ----------------------------------------------------------------------
  * Each worker runs its own instance of every operator of the job's plan (push model):
@@ -48,7 +50,29 @@ typedef struct weir_sql_op_vtab {
     int (*flush)(weir_sql_op *op, weir_err *err);
     /* Releases what init made (also after a failed init). */
     void (*free)(weir_sql_op *op);
+    /* ---- part 2: state (NULL for stateless operators) ----
+     * snapshot: at a checkpoint barrier (everything before it has been pushed), appends this
+     * instance's state as records with weir_sql_state_put: each record's key is the bytes
+     * the keyed exchange before the operator hashes (weir_sql_row_key of the key columns),
+     * so a restore with another parallelism hands it to the worker that now owns the key; a
+     * record with an empty key (per-instance facts such as the operator's watermark) goes
+     * to every instance. The value's format is the operator's own: start it with a version
+     * byte. @thread worker */
+    int (*snapshot)(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err);
+    /* restore: before any row, one call per record of the operator's state that this
+     * instance owns (and every empty-keyed record). @thread worker */
+    int (*restore)(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, weir_err *err);
+    /* tick: the worker's clock (processing time, ms since the epoch), called at least every
+     * 100 ms while the job runs: processing-time windows fire and state TTL expires here. */
+    int (*tick)(weir_sql_op *op, int64_t now_ms, weir_err *err);
 } weir_sql_op_vtab;
+
+/* Appends one record of an operator instance's state to a checkpoint (checkpoint.c). */
+void weir_sql_state_put(weir_sql_state_writer *w, const void *key, size_t klen, const void *val, size_t vlen);
+
+/* Job configuration for state (engine.c): 'table.exec.state.ttl' in ms (0: state never
+ * expires), read once at job start. */
+int64_t weir_sql_job_state_ttl_ms(const weir_sql_job *job);
 
 struct weir_sql_op {
     const weir_sql_op_vtab *vt;
@@ -66,6 +90,10 @@ struct weir_sql_op {
     bool *input_idle;
     int64_t out_wm;
     bool out_idle;
+    /* part 2: the bytes of state this instance holds (its keys, rows and accumulators,
+     * roughly: what malloc gave for them), kept current by the operator as state grows and
+     * shrinks; the engine sums them against the job's memory cap ('state.memory.limit') */
+    int64_t state_bytes;
 };
 
 /* Pushes to the next operator (no-op for roots). */
@@ -86,6 +114,12 @@ extern const weir_sql_op_vtab weir_sql_op_calc;
 extern const weir_sql_op_vtab weir_sql_op_union;
 extern const weir_sql_op_vtab weir_sql_op_limit;
 extern const weir_sql_op_vtab weir_sql_op_sink;
+/* part 2 */
+extern const weir_sql_op_vtab weir_sql_op_group_agg;     /* op_group_agg.c */
+extern const weir_sql_op_vtab weir_sql_op_rank;          /* op_rank.c */
+extern const weir_sql_op_vtab weir_sql_op_over_agg;      /* op_over.c */
+extern const weir_sql_op_vtab weir_sql_op_join;          /* op_join.c */
+extern const weir_sql_op_vtab weir_sql_op_interval_join; /* op_join.c */
 
 /* ---- job-wide state of one plan node (shared by the workers' instances) ------------- */
 
@@ -117,6 +151,9 @@ typedef struct weir_sql_op_shared {
     atomic_bool *split_idle;
     _Atomic int64_t *worker_wm;
     int nworker_wm;
+    /* rows every instance of the node has emitted (weir_sql_op_emit; for EXPLAIN
+     * ANALYZE-style statistics), relaxed atomics, one add per batch */
+    _Atomic uint64_t rows_out;
     struct weir_sql_op_shared *link; /* next in the job's list */
 } weir_sql_op_shared;
 

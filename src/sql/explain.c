@@ -320,6 +320,13 @@ void weir_sql_plan_describe(weir_buf *b, const weir_sql_plan *p, bool for_id) {
         }
         outs(b, "])");
         return;
+    case WEIR_SQL_PLAN_GROUP_AGG:
+    case WEIR_SQL_PLAN_RANK:
+    case WEIR_SQL_PLAN_OVER_AGG:
+    case WEIR_SQL_PLAN_JOIN:
+    case WEIR_SQL_PLAN_INTERVAL_JOIN:
+        if (p->describe) p->describe(b, p, for_id);
+        return;
     }
 }
 

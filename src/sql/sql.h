@@ -732,6 +732,11 @@ void weir_sql_program_print(weir_buf *out, const weir_sql_program *p);
 
 typedef struct weir_sql_job weir_sql_job;
 
+/* What a source produces or a sink accepts (weir_sql_connector.changelog): only inserts
+ * (+I); upserts by primary key (+I/+U/-D, no -U: upsert-kafka); or any changelog
+ * (+I/-U/+U/-D: debezium-json, print, the terminal). */
+typedef enum { WEIR_SQL_CHANGES_INSERT_ONLY, WEIR_SQL_CHANGES_UPSERT, WEIR_SQL_CHANGES_ALL } weir_sql_changes;
+
 /* What a connector is opened with. The batches a source reader fills, and the batches a
  * sink writer receives, have one column per table column (table->columns, in order):
  * a source fills the PHYSICAL and METADATA columns that needed[] asks for and leaves the
@@ -762,6 +767,16 @@ typedef struct weir_sql_source_ops {
      * position (Kafka: the group's offsets when properties.group.id is set). May be NULL.
      * @thread worker */
     int (*commit)(void *reader, weir_err *err);
+    /* Part 2, checkpoints. position: appends where the reader stands in one of its splits
+     * (the split's number in the source), as bytes that name the split (Kafka: topic,
+     * partition and the next offset to read; datagen: the slice and the rows it gave), so
+     * that reading again from there gives exactly the rows after the last one read()
+     * returned. seek: on the start thread, after open and before any open_reader, makes the
+     * split those bytes name start there instead of at the table's startup options; a
+     * position naming a split the source no longer has is an error naming it. Both NULL: the
+     * source cannot resume (a restored job fails at start, naming the table). */
+    int (*position)(void *reader, int split, weir_buf *out, weir_err *err);
+    int (*seek)(void *source, const uint8_t *pos, size_t len, weir_err *err);
     void (*close_reader)(void *reader); /* @thread worker */
     void (*close)(void *source);
 } weir_sql_source_ops;
@@ -794,6 +809,12 @@ typedef struct weir_sql_connector {
     int (*validate)(const weir_sql_table *t, bool as_source, weir_err *err);
     /* How EXPLAIN names what the table reads or writes, e.g. "topic=[orders]"; may be NULL. */
     void (*describe)(const weir_sql_table *t, weir_buf *out);
+    /* Part 2: which rows the table produces as a source (as_source) or accepts as a sink
+     * (WEIR_SQL_CHANGES_*; e.g. kafka with 'json': insert-only, with 'debezium-json': all;
+     * upsert-kafka: upsert). NULL: insert-only both ways. The planner refuses an updating
+     * query into an insert-only sink, and puts a changelog normalisation after an upsert
+     * source. */
+    weir_sql_changes (*changelog)(const weir_sql_table *t, bool as_source);
 } weir_sql_connector;
 
 /* Registers a connector (the table is process-wide; register before any session starts;
@@ -832,8 +853,17 @@ typedef enum {
     WEIR_SQL_PLAN_SINK,   /* a table's sink (INSERT), or the terminal (table NULL: a query's rows) */
     /* part 2 (event time and windows) */
     WEIR_SQL_PLAN_EXCHANGE,  /* rows to the worker owning hash(keys) (no keys: all to one worker) */
-    WEIR_SQL_PLAN_WINDOW_AGG /* window aggregation; cols: keys, window_start, window_end, window_time, aggs */
+    WEIR_SQL_PLAN_WINDOW_AGG, /* window aggregation; cols: keys, window_start, window_end, window_time, aggs */
+    /* part 2 (changelogs, ranking, joins): parameters beyond the common fields below live in
+     * `ext`, a struct of the owning plan_*.c / op_*.c pair, and `describe` prints them */
+    WEIR_SQL_PLAN_GROUP_AGG,     /* GROUP BY without windows, SELECT DISTINCT: a changelog (plan_agg.c, op_group_agg.c) */
+    WEIR_SQL_PLAN_RANK,          /* ROW_NUMBER() Top-N, deduplication, window Top-N / dedup, changelog
+                                    normalisation of upsert sources (plan_rank.c, op_rank.c) */
+    WEIR_SQL_PLAN_OVER_AGG,      /* aggregates OVER (PARTITION BY ... ORDER BY time ROWS|RANGE ...) (plan_rank.c, op_over.c) */
+    WEIR_SQL_PLAN_JOIN,          /* regular equi-join INNER/LEFT/RIGHT/FULL (plan_join.c, op_join.c) */
+    WEIR_SQL_PLAN_INTERVAL_JOIN  /* a.ts BETWEEN b.ts - x AND b.ts + y (plan_join.c, op_join.c) */
 } weir_sql_plan_kind;
+
 
 /* A physical plan node. Plans are read-only once built; execution state lives in the
  * engine. `id` is stable across restarts: a hash of the node's kind, its parameters and
@@ -867,6 +897,20 @@ struct weir_sql_plan {
     int64_t window_size_ms, window_step_ms, window_offset_ms; /* step: HOP's slide, CUMULATE's step */
     weir_sql_bexpr **aggs;             /* WINDOW_AGG: aggregate calls over inputs[0]'s columns */
     int naggs;
+    /* part 2: changelogs. updates: the output may carry -U/+U/-D rows (a group aggregation,
+     * a changelog source, a join over one...), and updates_why says which operator makes it
+     * so ("the GROUP BY at line 3, column 1"), for the append-only sink's refusal. The
+     * upsert key (columns of this node's output that identify a row of the changelog; none
+     * when unknown) lets an upsert sink check its primary key. */
+    bool updates;
+    const char *updates_why;
+    int *upsert_keys;
+    int nupsert_keys;
+    /* kind-specific parameters (GROUP_AGG, RANK, OVER_AGG, JOIN, INTERVAL_JOIN) and their
+     * EXPLAIN text (as weir_sql_plan_describe: no tree prefix, no newline; for_id leaves
+     * out what must not change the node's id) */
+    void *ext;
+    void (*describe)(weir_buf *out, const weir_sql_plan *p, bool for_id);
 };
 
 /* Plans a bound INSERT, STATEMENT SET, query or EXPLAIN body into one SINK root per

@@ -3,7 +3,8 @@
  * SIGINT/SIGTERM are taken on a signal thread that stops the jobs cleanly; a terminal's
  * stderr gets a progress line while jobs run (with the smallest source watermark), and
  * --show-watermarks prints each source's watermark every second (SHOW WATERMARKS; at the
- * prompt prints them once). */
+ * prompt prints them once). SIGTERM takes a savepoint first when the job has a savepoint
+ * directory; --from-savepoint starts from one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <histedit.h>
@@ -26,7 +27,7 @@
 static void sql_usage(FILE *f) {
     fprintf(f,
             "usage: weir sql [-f FILE | -e SQL] [--bootstrap-servers HOST:PORT] [--parallelism N]\n"
-            "                [--show-watermarks]\n"
+            "                [--show-watermarks] [--from-savepoint DIR [--allow-state-reset]]\n"
             "\n"
             "Runs Flink SQL: CREATE TABLE/VIEW, SET, EXPLAIN, queries (their rows printed as a\n"
             "table on stdout) and INSERT INTO / EXECUTE STATEMENT SET jobs, here in the foreground.\n"
@@ -47,6 +48,12 @@ static void sql_usage(FILE *f) {
             "                                'parallelism.default', else the number of CPUs)\n"
             "  --show-watermarks             every second while jobs run, print each source table's\n"
             "                                watermark on stderr (also when it is not a terminal)\n"
+            "  --from-savepoint DIR          start the job from the savepoint (or checkpoint) in DIR\n"
+            "                                (SET 'execution.savepoint.path'); without it, a job with\n"
+            "                                'state.checkpoints.dir' resumes from its latest checkpoint\n"
+            "  --allow-state-reset           start operators whose state does not fit the restored\n"
+            "                                checkpoint empty, and drop state nothing claims, instead of\n"
+            "                                refusing to start\n"
             "  -h, --help                    this text\n"
             "\n"
             "Messages go to stderr, results to stdout. On a terminal, stderr shows a progress line\n"
@@ -56,11 +63,14 @@ static void sql_usage(FILE *f) {
             "\n"
             "exit status:\n"
             "  0    every statement ran and every job ended (bounded input read to its end) or was\n"
-            "       stopped by Ctrl-C / SIGTERM after flushing its sinks\n"
+            "       stopped by Ctrl-C / SIGTERM after flushing its sinks (SIGTERM: after a savepoint\n"
+            "       when 'state.checkpoints.dir' or 'state.savepoints.dir' is set; its path on stderr)\n"
             "  1    a job or query failed while running (the message names the table, topic,\n"
             "       partition and offset, or the line:column of the failing expression)\n"
             "  2    usage error, or a statement was refused (syntax, unknown name, type error,\n"
-            "       unsupported feature, bad option): FILE:LINE:COLUMN: message\n"
+            "       unsupported feature, bad option): FILE:LINE:COLUMN: message; or the checkpoint or\n"
+            "       savepoint to restore holds state that does not fit the job (without\n"
+            "       --allow-state-reset)\n"
             "  130  a second Ctrl-C while stopping: exited at once, without flushing\n"
             "  143  a second SIGTERM while stopping: exited at once, without flushing\n");
 }
@@ -254,7 +264,8 @@ static void *signal_main(void *arg) {
             fprintf(stderr, "weir sql: %s, stopping the jobs (flushing sinks; %s again exits at once)\n", name,
                     sig == SIGINT ? "Ctrl-C" : "SIGTERM");
         pthread_mutex_unlock(&c->lock);
-        weir_sql_session_stop(c->session);
+        if (sig == SIGTERM) weir_sql_session_stop_with_savepoint(c->session);
+        else weir_sql_session_stop(c->session);
     }
     return NULL;
 }
@@ -437,7 +448,7 @@ static int run_script(sql_cli *c, const char *src, size_t len) {
     for (int k = 0; status == 0 && k < npieces && !stop_asked(c); k++) {
         if (run_piece(c, &pieces[k], &err) != WEIR_OK) {
             report(c, &err);
-            status = piece_is_job(&pieces[k]) ? 1 : 2;
+            status = piece_is_job(&pieces[k]) && !weir_sql_session_state_refused(c->session) ? 1 : 2;
         }
     }
     /* after a failure, the jobs already started end cleanly too */
@@ -579,7 +590,7 @@ static int run_interactive(sql_cli *c) {
     weir_buf_init(&pending);
     weir_arena arena;
     weir_arena_init(&arena, 0);
-    bool leave = false;
+    bool leave = false, sigterm = false;
     while (!leave) {
         c->continuing = pending.len > 0;
         set_state(c, CLI_PROMPT);
@@ -594,7 +605,10 @@ static int run_interactive(sql_cli *c) {
         c->wake = WAKE_NONE;
         pthread_mutex_unlock(&c->lock);
         set_state(c, CLI_IDLE);
-        if (wake == WAKE_QUIT) break;
+        if (wake == WAKE_QUIT) {
+            sigterm = true;
+            break;
+        }
         if (wake == WAKE_CANCEL) { /* Ctrl-C: forget what was typed */
             printf("^C\n");
             fflush(stdout);
@@ -638,7 +652,7 @@ static int run_interactive(sql_cli *c) {
             else if (is_show_watermarks(&pieces[k])) show_watermarks(c);
             else run_interactive_piece(c, &pieces[k]);
             pthread_mutex_lock(&c->lock);
-            if (c->quit) leave = true;
+            if (c->quit) leave = sigterm = true;
             pthread_mutex_unlock(&c->lock);
         }
         if (!tail) rest = pending.len; /* only whitespace or comments left */
@@ -659,7 +673,9 @@ static int run_interactive(sql_cli *c) {
     c->stopping = false;
     pthread_mutex_unlock(&c->lock);
     set_state(c, CLI_RUNNING);
-    weir_sql_session_stop(c->session);
+    /* SIGTERM: background jobs with a savepoint directory take one first */
+    if (sigterm) weir_sql_session_stop_with_savepoint(c->session);
+    else weir_sql_session_stop(c->session);
     weir_err err;
     if (weir_sql_session_wait(c->session, &err) != WEIR_OK) {
         fprintf(stderr, "weir sql: %s\n", err.msg);
@@ -671,6 +687,34 @@ static int run_interactive(sql_cli *c) {
 }
 
 /* ---- the command ---------------------------------------------------------------------- */
+
+/* --from-savepoint and --allow-state-reset become the session's 'execution.savepoint.path'
+ * and 'weir.state.allow-reset' (as if SET before the script). Returns the exit status. */
+static int restore_options(sql_cli *c, const char *savepoint, bool allow_reset) {
+    weir_buf b;
+    weir_buf_init(&b);
+    if (savepoint) {
+        const char *pre = "SET 'execution.savepoint.path' = '";
+        weir_buf_append(&b, pre, strlen(pre));
+        for (const char *p = savepoint; *p; p++) { /* a quote in the path is doubled */
+            if (*p == '\'') weir_buf_append(&b, "'", 1);
+            weir_buf_append(&b, p, 1);
+        }
+        weir_buf_append(&b, "';\n", 3);
+    }
+    if (allow_reset) {
+        const char *set = "SET 'weir.state.allow-reset' = 'true';\n";
+        weir_buf_append(&b, set, strlen(set));
+    }
+    int status = 0;
+    weir_err err;
+    if (b.len && weir_sql_session_execute(c->session, (const char *)b.data, b.len, &err) != WEIR_OK) {
+        fprintf(stderr, "weir sql: --from-savepoint: %s\n", err.msg);
+        status = 2;
+    }
+    weir_buf_free(&b);
+    return status;
+}
 
 static int read_all(FILE *f, weir_buf *b) {
     char chunk[65536];
@@ -697,9 +741,9 @@ static bool opt_is(const char *a, const char *shortname, const char *longname) {
 }
 
 int weir_cli_sql(int argc, char **argv) {
-    const char *file = NULL, *exec = NULL, *bootstrap = NULL;
+    const char *file = NULL, *exec = NULL, *bootstrap = NULL, *savepoint = NULL;
     int parallelism = 0;
-    bool show_wm = false;
+    bool show_wm = false, allow_reset = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -710,11 +754,17 @@ int weir_cli_sql(int argc, char **argv) {
             show_wm = true;
             continue;
         }
+        if (!strcmp(a, "--allow-state-reset")) {
+            allow_reset = true;
+            continue;
+        }
         const char *v = NULL;
         if (opt_is(a, "-f", "--file") && (v = opt_value(argc, argv, &i, "-f", "--file"))) file = v;
         else if (opt_is(a, "-e", "--execute") && (v = opt_value(argc, argv, &i, "-e", "--execute"))) exec = v;
         else if (opt_is(a, NULL, "--bootstrap-servers") && (v = opt_value(argc, argv, &i, NULL, "--bootstrap-servers")))
             bootstrap = v;
+        else if (opt_is(a, NULL, "--from-savepoint") && (v = opt_value(argc, argv, &i, NULL, "--from-savepoint")))
+            savepoint = v;
         else if (opt_is(a, NULL, "--parallelism") && (v = opt_value(argc, argv, &i, NULL, "--parallelism"))) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -725,7 +775,7 @@ int weir_cli_sql(int argc, char **argv) {
             parallelism = (int)n;
         } else {
             if (opt_is(a, "-f", "--file") || opt_is(a, "-e", "--execute") || opt_is(a, NULL, "--bootstrap-servers") ||
-                opt_is(a, NULL, "--parallelism"))
+                opt_is(a, NULL, "--parallelism") || opt_is(a, NULL, "--from-savepoint"))
                 fprintf(stderr, "weir sql: %s needs a value\n\n", a);
             else fprintf(stderr, "weir sql: unknown argument '%s'\n\n", a);
             sql_usage(stderr);
@@ -807,8 +857,8 @@ int weir_cli_sql(int argc, char **argv) {
         pthread_create(&sig_tid, NULL, signal_main, &sw);
         bool ticker = c.progress || c.show_watermarks;
         if (ticker) pthread_create(&c.progress_thread, NULL, progress_main, &c);
-        if (c.interactive) status = run_interactive(&c);
-        else status = run_script(&c, (const char *)script.data, script.len);
+        status = restore_options(&c, savepoint, allow_reset);
+        if (status == 0) status = c.interactive ? run_interactive(&c) : run_script(&c, (const char *)script.data, script.len);
         if (ticker) {
             pthread_mutex_lock(&c.lock);
             c.progress_exit = true;

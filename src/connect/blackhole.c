@@ -63,10 +63,18 @@ static const weir_sql_sink_ops blackhole_sink_ops = {
     .close = blackhole_close,
 };
 
+/* Takes anything, as Flink's blackhole does. */
+static weir_sql_changes blackhole_changelog(const weir_sql_table *t, bool as_source) {
+    (void)t;
+    (void)as_source;
+    return WEIR_SQL_CHANGES_ALL;
+}
+
 const weir_sql_connector weir_connect_blackhole = {
     .name = "blackhole",
     .source = NULL,
     .sink = &blackhole_sink_ops,
     .validate = blackhole_validate,
     .describe = NULL,
+    .changelog = blackhole_changelog,
 };

@@ -7,4 +7,5 @@ void weir_connect_register_all(void) {
     weir_sql_register_connector(&weir_connect_print);
     weir_sql_register_connector(&weir_connect_blackhole);
     weir_sql_register_connector(&weir_connect_filesystem);
+    weir_sql_register_connector(&weir_connect_upsert_kafka);
 }

@@ -8,7 +8,7 @@
 
 #include "sql/sql.h"
 
-/* Registers kafka, datagen, print, blackhole and filesystem with the SQL engine. Call once
+/* Registers kafka, upsert-kafka, datagen, print, blackhole and filesystem with the SQL engine. Call once
  * before the first session starts. */
 void weir_connect_register_all(void);
 
@@ -18,6 +18,7 @@ extern const weir_sql_connector weir_connect_datagen;
 extern const weir_sql_connector weir_connect_print;
 extern const weir_sql_connector weir_connect_blackhole;
 extern const weir_sql_connector weir_connect_filesystem;
+extern const weir_sql_connector weir_connect_upsert_kafka;
 
 /* ---- option helpers (options.c), shared by the connectors and formats --------------- */
 
@@ -41,6 +42,7 @@ int weir_connect_opt_choice(const weir_sql_table *t, const char *key, const char
                             weir_err *err);
 
 /* ---- formats (format_json.c, format_csv.c, format_raw.c) ---------------------------- */
+/* (debezium-json lives in format_json.c: it shares the json codec for "before"/"after".) */
 
 /* A format turns one record's bytes into one row of a batch, and one row back into
  * bytes. It carries some of the table's columns (all physical columns for 'format',
@@ -51,7 +53,7 @@ int weir_connect_opt_choice(const weir_sql_table *t, const char *key, const char
 typedef struct weir_format weir_format;
 
 typedef struct weir_format_spec {
-    const char *name;             /* "json", "csv" or "raw" */
+    const char *name;             /* "json", "csv", "raw" or "debezium-json" */
     const weir_sql_table *table;
     const char *prefix;           /* "", "key." or "value." */
     const int *cols;              /* table column indexes the format carries, in order */
@@ -75,7 +77,20 @@ bool weir_format_ignores_parse_errors(const weir_format *f);
  * DECIMAL(10, 2)"). With ignore-parse-errors, field errors leave the field NULL and only
  * records that are not decodable at all return WEIR_ERROR (the caller skips and counts). */
 int weir_format_decode(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, weir_err *err);
-/* Appends row `row` of b (the table's columns) encoded to out. */
+/* Changelog formats (debezium-json) carry a change of a row, not a row: one record gives
+ * zero, one or two rows, each with its row kind (an update: -U then +U), and encoding
+ * writes the row's kind into the record. Other formats are insert-only. */
+bool weir_format_is_changelog(const weir_format *f);
+/* Decodes data as weir_format_decode does, for any format: row `row` of b exists and is
+ * all NULL; the format fills it and, for an update, appends one more row (so b may end up
+ * with row + 2 rows). *nrows gets how many rows the record gave (0: a null value, a
+ * tombstone); each row's kind is set (plain formats: +I). On WEIR_ERROR the caller
+ * truncates b back to `row`. */
+int weir_format_decode_changes(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, int *nrows,
+                               weir_err *err);
+/* Appends row `row` of b (the table's columns) encoded to out. Changelog formats encode
+ * the row's kind too (debezium-json: +I/+U as "op":"c" with "after", -U/-D as "op":"d"
+ * with "before", as Flink's serializer). */
 int weir_format_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err);
 /* The option keys a format reads, with the format's name but without the key./value.
  * prefix ("json.fail-on-missing-field", ...; NULL-terminated), or NULL for an unknown

@@ -1,7 +1,9 @@
 /* datagen.c — the 'datagen' connector: Flink's test-data source. Random or sequence values
  * per column ('fields.<col>.kind'), generated columnar straight into the engine's batch
  * with a per-split splitmix64 generator, rate-limited ('rows-per-second', shared by the
- * splits) and optionally bounded ('number-of-rows', or the end of every sequence). */
+ * splits) and optionally bounded ('number-of-rows', or the end of every sequence). A split's
+ * position (for checkpoints) is its number, the number of splits, the rows it produced and
+ * its generator's state, so a restored job continues the same sequences and random streams. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -58,6 +60,8 @@ typedef struct dg_source {
     const bool *needed;         /* per table column; NULL: all */
     int nsplits;
     uint64_t seed;
+    /* positions a restore asked for (seek), per split */
+    struct dg_seek { bool set; uint64_t produced, rng; } *seeks;
 } dg_source;
 
 /* A slice of the source: split i of k produces sequence values start + i, start + i + k,
@@ -506,6 +510,7 @@ static void datagen_close(void *source) {
     dg_source *s = source;
     if (!s) return;
     free(s->cfg.fields);
+    free(s->seeks);
     free(s);
 }
 
@@ -549,6 +554,10 @@ static int datagen_open_reader(void *source, int worker, const int *splits, int 
         sp->limit = split_limit(s, sp->index);
         uint64_t seed = s->seed ^ ((uint64_t)(sp->index + 1) * 0xd1b54a32d192ed03ull);
         sp->rng = splitmix64(&seed);
+        if (s->seeks && s->seeks[sp->index].set) {
+            sp->produced = s->seeks[sp->index].produced;
+            sp->rng = s->seeks[sp->index].rng;
+        }
     }
     r->nsplits = nsplits;
     /* this reader's share of the source's rate: its splits' part of rows-per-second */
@@ -956,11 +965,59 @@ static int datagen_read(void *reader, weir_sql_batch *out, int max, int timeout_
     return cnt;
 }
 
+/* A position: "DG1\0", then little-endian u32 splits, u32 split, u64 rows produced, u64
+ * generator state. */
+#define DG_POS_LEN 28
+
+static int datagen_position(void *reader, int split, weir_buf *out, weir_err *err) {
+    dg_reader *r = reader;
+    for (int i = 0; i < r->nsplits; i++) {
+        const dg_split *sp = &r->splits[i];
+        if (sp->index != split) continue;
+        uint8_t b[DG_POS_LEN];
+        memcpy(b, "DG1", 4);
+        uint32_t n = (uint32_t)r->src->nsplits, idx = (uint32_t)split;
+        memcpy(b + 4, &n, 4);
+        memcpy(b + 8, &idx, 4);
+        memcpy(b + 12, &sp->produced, 8);
+        memcpy(b + 20, &sp->rng, 8);
+        weir_buf_append(out, b, sizeof b);
+        return WEIR_OK;
+    }
+    return weir_err_set(err, "table '%s': this reader does not read datagen split %d", r->src->table->name, split);
+}
+
+static int datagen_seek(void *source, const uint8_t *pos, size_t len, weir_err *err) {
+    dg_source *s = source;
+    if (len != DG_POS_LEN || memcmp(pos, "DG1", 4) != 0)
+        return weir_err_set(err, "table '%s': the checkpoint's position is not a datagen position", s->table->name);
+    uint32_t n, idx;
+    uint64_t produced, rng;
+    memcpy(&n, pos + 4, 4);
+    memcpy(&idx, pos + 8, 4);
+    memcpy(&produced, pos + 12, 8);
+    memcpy(&rng, pos + 20, 8);
+    if ((int)n != s->nsplits)
+        return weir_err_set(err,
+                            "table '%s': the checkpoint has %u datagen splits and this job has %d: datagen resumes only "
+                            "at the parallelism that wrote the checkpoint",
+                            s->table->name, n, s->nsplits);
+    if (idx >= n) return weir_err_set(err, "table '%s': datagen has no split %u (it has %d)", s->table->name, idx, s->nsplits);
+    if (!s->seeks) {
+        s->seeks = calloc((size_t)s->nsplits, sizeof *s->seeks);
+        if (!s->seeks) abort();
+    }
+    s->seeks[idx] = (struct dg_seek){.set = true, .produced = produced, .rng = rng};
+    return WEIR_OK;
+}
+
 static const weir_sql_source_ops datagen_source_ops = {
     .open = datagen_open,
     .open_reader = datagen_open_reader,
     .read = datagen_read,
     .commit = NULL,
+    .position = datagen_position,
+    .seek = datagen_seek,
     .close_reader = datagen_close_reader,
     .close = datagen_close,
 };

@@ -487,10 +487,18 @@ static const weir_sql_sink_ops fs_sink_ops = {
     .close = fs_close,
 };
 
+/* Files are append-only: the sink takes inserts only. */
+static weir_sql_changes fs_changelog(const weir_sql_table *t, bool as_source) {
+    (void)t;
+    (void)as_source;
+    return WEIR_SQL_CHANGES_INSERT_ONLY;
+}
+
 const weir_sql_connector weir_connect_filesystem = {
     .name = "filesystem",
     .source = NULL,
     .sink = &fs_sink_ops,
     .validate = fs_validate,
     .describe = fs_describe,
+    .changelog = fs_changelog,
 };

@@ -13,7 +13,7 @@
 #include "connect/format_internal.h"
 
 static const weir_format_ops *const all_formats[] = {&weir_format_json_ops, &weir_format_csv_ops,
-                                                     &weir_format_raw_ops};
+                                                     &weir_format_raw_ops, &weir_format_debezium_json_ops};
 #define NFORMATS ((int)(sizeof all_formats / sizeof all_formats[0]))
 
 static const weir_format_ops *find_format(const char *name) {
@@ -83,7 +83,7 @@ int weir_format_open(const weir_format_spec *spec, weir_format **out, weir_err *
         const char *near = weir_sql_closest(name, names, NFORMATS);
         if (near)
             return weir_err_set(err, "table '%s': unknown format '%s'; did you mean '%s'?", t->name, name, near);
-        return weir_err_set(err, "table '%s': unknown format '%s' (json, csv and raw are supported)", t->name, name);
+        return weir_err_set(err, "table '%s': unknown format '%s' (json, csv, raw and debezium-json are supported)", t->name, name);
     }
     for (int i = 0; i < spec->ncols; i++)
         if (spec->cols[i] < 0 || spec->cols[i] >= t->ncolumns)
@@ -130,7 +130,26 @@ void weir_format_free(weir_format *f) {
 bool weir_format_ignores_parse_errors(const weir_format *f) { return f->ignore_parse_errors; }
 
 int weir_format_decode(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, weir_err *err) {
+    if (f->ops->decode_changes) {
+        int n = 0;
+        int rc = f->ops->decode_changes(f, data, len, b, row, &n, err);
+        return rc != WEIR_OK ? rc : n == 0 ? WEIR_ENOTFOUND : WEIR_OK;
+    }
     return f->ops->decode(f, data, len, b, row, err);
+}
+
+bool weir_format_is_changelog(const weir_format *f) { return f->ops->decode_changes != NULL; }
+
+int weir_format_decode_changes(weir_format *f, const void *data, size_t len, weir_sql_batch *b, int row, int *nrows,
+                               weir_err *err) {
+    *nrows = 0;
+    if (f->ops->decode_changes) return f->ops->decode_changes(f, data, len, b, row, nrows, err);
+    int rc = f->ops->decode(f, data, len, b, row, err);
+    if (rc == WEIR_ENOTFOUND) return WEIR_OK;
+    if (rc != WEIR_OK) return rc;
+    b->row_kinds[row] = WEIR_SQL_ROW_INSERT;
+    *nrows = 1;
+    return WEIR_OK;
 }
 
 int weir_format_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err) {

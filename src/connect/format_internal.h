@@ -15,6 +15,9 @@ typedef struct weir_format_ops {
     void (*free)(weir_format *f);
     int (*decode)(weir_format *f, const uint8_t *data, size_t len, weir_sql_batch *b, int row, weir_err *err);
     int (*encode)(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err);
+    /* Changelog formats only (NULL otherwise): see weir_format_decode_changes. */
+    int (*decode_changes)(weir_format *f, const uint8_t *data, size_t len, weir_sql_batch *b, int row, int *nrows,
+                          weir_err *err);
 } weir_format_ops;
 
 /* One format instance: one reader's or writer's (not thread-safe: the scratch buffers). */
@@ -32,6 +35,7 @@ struct weir_format {
 extern const weir_format_ops weir_format_json_ops;
 extern const weir_format_ops weir_format_csv_ops;
 extern const weir_format_ops weir_format_raw_ops;
+extern const weir_format_ops weir_format_debezium_json_ops;
 
 /* The full key of a format option under the spec's prefix ("value." + "json.x"), in a
  * buffer of the caller's; option readers below take the unprefixed key. */

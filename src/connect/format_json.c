@@ -1129,3 +1129,249 @@ fail:
 const weir_format_ops weir_format_json_ops = {
     .name = "json", .keys = json_keys, .open = json_open, .free = json_free, .decode = json_decode,
     .encode = json_encode};
+
+/* ---- debezium-json ------------------------------------------------------------------ */
+
+/* Flink's 'debezium-json': a record is Debezium's change event {"before": {...}, "after":
+ * {...}, "op": "c|r|u|d"} (inside {"schema": ..., "payload": ...} with
+ * 'debezium-json.schema-include'); the row images are decoded and encoded by the json
+ * format above (an inner instance over the same columns whose options are the
+ * 'debezium-json.*' ones), so there is one JSON codec. */
+
+static const char *const dbz_keys[] = {
+    "debezium-json.schema-include", "debezium-json.ignore-parse-errors", "debezium-json.timestamp-format.standard",
+    "debezium-json.map-null-key.mode", "debezium-json.map-null-key.literal",
+    "debezium-json.encode.decimal-as-plain-number", "debezium-json.encode.ignore-null-fields", NULL};
+
+typedef struct dbz_fmt {
+    weir_format inner; /* json over f's columns: prefix "<prefix>debezium-" reads 'debezium-json.*' */
+    bool schema_include;
+} dbz_fmt;
+
+/* One member of the envelope: its value's raw text. */
+typedef struct dbz_member {
+    bool present;
+    jtok tok;
+} dbz_member;
+
+/* Walks the object [p, end) and keeps the members named in names[] (the last one wins,
+ * as Jackson's tree does); the others are only checked for syntax. */
+static int dbz_members(jdec *d, const char *const *names, int n, dbz_member *out) {
+    for (int i = 0; i < n; i++) out[i].present = false;
+    skip_ws(d);
+    if (d->p >= d->end || *d->p != '{') {
+        char what[32];
+        describe_at(d, d->p, what, sizeof what);
+        return syntax(d, d->p, "expected '{' at the start of a Debezium change event, found %s", what);
+    }
+    d->p++;
+    skip_ws(d);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        return J_OK;
+    }
+    for (;;) {
+        jtok key;
+        int rc;
+        if ((rc = field_name(d, &key)) != J_OK) return rc;
+        const char *ks;
+        size_t kn;
+        string_text(&key, &d->j->scratch2, &ks, &kn);
+        int k = -1;
+        for (int i = 0; i < n && k < 0; i++)
+            if (strlen(names[i]) == kn && !memcmp(names[i], ks, kn)) k = i;
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            return syntax(d, d->p, "expected ':' after field name \"%.*s\"", (int)(key.len > 40 ? 40 : key.len), key.p);
+        d->p++;
+        if (k >= 0) {
+            if ((rc = read_token(d, &out[k].tok, 1)) != J_OK) return rc;
+            out[k].present = true;
+        } else if ((rc = skip_value(d, 1)) != J_OK) {
+            return rc;
+        }
+        bool more;
+        if ((rc = after_item(d, '}', &more)) != J_OK) return rc;
+        if (!more) return J_OK;
+    }
+}
+
+/* One row image ("before" or "after") into row `row` with kind `kind`. */
+static int dbz_image(weir_format *f, const dbz_member *m, const char *name, const char *op, weir_sql_batch *b,
+                     int row, int kind, weir_err *err) {
+    dbz_fmt *z = f->impl;
+    if (!m->present || m->tok.kind == TK_NULL)
+        return weir_err_set(err,
+                            "the \"%s\" field of a change event with \"op\": \"%s\" is %s%s", name, op,
+                            m->present ? "null" : "missing",
+                            !strcmp(name, "before") ? " (with Debezium's Postgres connector, set the table's REPLICA "
+                                                      "IDENTITY to FULL)" : "");
+    if (m->tok.kind != TK_OBJ) {
+        weir_buf found;
+        weir_buf_init(&found);
+        found_text(&m->tok, &found);
+        weir_err_set(err, "the \"%s\" field is not an object: found %s", name, (char *)found.data);
+        weir_buf_free(&found);
+        return WEIR_ERROR;
+    }
+    weir_err why;
+    if (json_decode(&z->inner, (const uint8_t *)m->tok.p, m->tok.len, b, row, &why) != WEIR_OK)
+        return weir_err_set(err, "in \"%s\": %s", name, why.msg);
+    b->row_kinds[row] = (uint8_t)kind;
+    return WEIR_OK;
+}
+
+static int dbz_decode_changes(weir_format *f, const uint8_t *data, size_t len, weir_sql_batch *b, int row, int *nrows,
+                              weir_err *err) {
+    dbz_fmt *z = f->impl;
+    *nrows = 0;
+    if (!data) return WEIR_OK; /* Debezium's tombstone after a delete: no change, as in Flink */
+    json_fmt *j = z->inner.impl;
+    jdec d = {.f = &z->inner, .j = j, .start = (const char *)data, .p = (const char *)data,
+              .end = (const char *)data + len, .err = err, .ignore = f->ignore_parse_errors};
+    static const char *const names[] = {"before", "after", "op", "payload", "schema"};
+    enum { M_BEFORE, M_AFTER, M_OP, M_PAYLOAD, M_SCHEMA, M_N };
+    dbz_member m[M_N];
+    if (dbz_members(&d, names, M_N, m) != J_OK) return WEIR_ERROR;
+    skip_ws(&d);
+    if (d.p < d.end) {
+        char what[32];
+        describe_at(&d, d.p, what, sizeof what);
+        syntax(&d, d.p, "unexpected %s after the JSON object", what);
+        return WEIR_ERROR;
+    }
+    if (z->schema_include) {
+        if (!m[M_PAYLOAD].present || m[M_PAYLOAD].tok.kind != TK_OBJ)
+            return weir_err_set(err, "no \"payload\" object ('%sdebezium-json.schema-include' is true: records are "
+                                "{\"schema\": ..., \"payload\": {\"before\": ..., \"after\": ..., \"op\": ...}})",
+                                f->prefix);
+        d.start = d.p = m[M_PAYLOAD].tok.p;
+        d.end = m[M_PAYLOAD].tok.p + m[M_PAYLOAD].tok.len;
+        if (dbz_members(&d, names, M_OP + 1, m) != J_OK) return WEIR_ERROR;
+    } else if (!m[M_OP].present && m[M_PAYLOAD].present && m[M_SCHEMA].present) {
+        return weir_err_set(err, "no \"op\" field, but \"schema\" and \"payload\": the records carry their schema; set "
+                            "'%sdebezium-json.schema-include' = 'true'", f->prefix);
+    }
+    if (!m[M_OP].present || m[M_OP].tok.kind != TK_STR) {
+        if (!m[M_OP].present) return weir_err_set(err, "no \"op\" field (a Debezium change event has \"op\": c, r, u or d)");
+        weir_buf found;
+        weir_buf_init(&found);
+        found_text(&m[M_OP].tok, &found);
+        weir_err_set(err, "\"op\" is not a string: found %s", (char *)found.data);
+        weir_buf_free(&found);
+        return WEIR_ERROR;
+    }
+    const char *op;
+    size_t opn;
+    string_text(&m[M_OP].tok, &j->scratch2, &op, &opn);
+    char opc = opn == 1 ? op[0] : 0;
+    char ops[2] = {opc, 0};
+    switch (opc) {
+    case 'c':
+    case 'r':
+        if (dbz_image(f, &m[M_AFTER], "after", ops, b, row, WEIR_SQL_ROW_INSERT, err) != WEIR_OK) return WEIR_ERROR;
+        *nrows = 1;
+        return WEIR_OK;
+    case 'u': {
+        if (dbz_image(f, &m[M_BEFORE], "before", ops, b, row, WEIR_SQL_ROW_UPDATE_BEFORE, err) != WEIR_OK)
+            return WEIR_ERROR;
+        if (!m[M_AFTER].present || m[M_AFTER].tok.kind == TK_NULL)
+            return dbz_image(f, &m[M_AFTER], "after", ops, b, row, WEIR_SQL_ROW_UPDATE_AFTER, err);
+        int r2 = weir_sql_batch_add_row(b);
+        if (dbz_image(f, &m[M_AFTER], "after", ops, b, r2, WEIR_SQL_ROW_UPDATE_AFTER, err) != WEIR_OK)
+            return WEIR_ERROR;
+        *nrows = 2;
+        return WEIR_OK;
+    }
+    case 'd':
+        if (dbz_image(f, &m[M_BEFORE], "before", ops, b, row, WEIR_SQL_ROW_DELETE, err) != WEIR_OK) return WEIR_ERROR;
+        *nrows = 1;
+        return WEIR_OK;
+    default: {
+        weir_buf shown;
+        weir_buf_init(&shown);
+        weir_format_snippet(&shown, op, opn, 20);
+        weir_buf_append(&shown, "", 1);
+        weir_err_set(err, "unknown \"op\" value \"%s\" (Debezium's are c, r, u and d)", (char *)shown.data);
+        weir_buf_free(&shown);
+        return WEIR_ERROR;
+    }
+    }
+}
+
+static int dbz_decode(weir_format *f, const uint8_t *data, size_t len, weir_sql_batch *b, int row, weir_err *err) {
+    int n;
+    int rc = dbz_decode_changes(f, data, len, b, row, &n, err);
+    return rc != WEIR_OK ? rc : n ? WEIR_OK : WEIR_ENOTFOUND;
+}
+
+/* As Flink's DebeziumJsonSerializationSchema: Debezium has no update event made of two
+ * rows, so +I and +U are written as creates ({"before":null,"after":{...},"op":"c"}) and
+ * -U and -D as deletes ({"before":{...},"after":null,"op":"d"}). */
+static int dbz_encode(weir_format *f, const weir_sql_batch *b, int row, weir_buf *out, weir_err *err) {
+    dbz_fmt *z = f->impl;
+    json_fmt *j = z->inner.impl;
+    if (z->schema_include)
+        return weir_err_set(err, "table '%s': the debezium-json format cannot write records with their schema "
+                            "('%sdebezium-json.schema-include' is true); set it to false for a sink",
+                            f->table->name, f->prefix);
+    int kind = b->row_kinds[row];
+    bool create = kind == WEIR_SQL_ROW_INSERT || kind == WEIR_SQL_ROW_UPDATE_AFTER;
+    size_t mark = out->len;
+    weir_buf_append(out, "{", 1);
+    if (!create) {
+        put_lit(out, "\"before\":");
+        if (json_encode(&z->inner, b, row, out, err) != WEIR_OK) {
+            out->len = mark;
+            return WEIR_ERROR;
+        }
+        if (!j->ignore_null_fields) put_lit(out, ",\"after\":null");
+        put_lit(out, ",\"op\":\"d\"}");
+    } else {
+        if (!j->ignore_null_fields) put_lit(out, "\"before\":null,");
+        put_lit(out, "\"after\":");
+        if (json_encode(&z->inner, b, row, out, err) != WEIR_OK) {
+            out->len = mark;
+            return WEIR_ERROR;
+        }
+        put_lit(out, ",\"op\":\"c\"}");
+    }
+    return WEIR_OK;
+}
+
+static void dbz_free(weir_format *f) {
+    dbz_fmt *z = f->impl;
+    if (z->inner.impl) json_free(&z->inner);
+    free(z->inner.prefix);
+    free(z);
+    f->impl = NULL;
+}
+
+static int dbz_open(weir_format *f, weir_err *err) {
+    dbz_fmt *z = calloc(1, sizeof *z);
+    if (!z) abort();
+    f->impl = z;
+    if (weir_format_opt_bool(f, "debezium-json.schema-include", &z->schema_include, err) != WEIR_OK) goto fail;
+    /* the inner json reads 'json.x' under its prefix: "<prefix>debezium-" + "json.x" is
+     * Flink's 'debezium-json.x' (the json keys debezium-json lacks were refused already) */
+    z->inner = *f;
+    z->inner.ops = &weir_format_json_ops;
+    z->inner.impl = NULL;
+    size_t pl = strlen(f->prefix);
+    z->inner.prefix = malloc(pl + 10);
+    if (!z->inner.prefix) abort();
+    memcpy(z->inner.prefix, f->prefix, pl);
+    memcpy(z->inner.prefix + pl, "debezium-", 10);
+    if (json_open(&z->inner, err) != WEIR_OK) {
+        z->inner.impl = NULL;
+        goto fail;
+    }
+    return WEIR_OK;
+fail:
+    dbz_free(f);
+    return WEIR_ERROR;
+}
+
+const weir_format_ops weir_format_debezium_json_ops = {
+    .name = "debezium-json", .keys = dbz_keys, .open = dbz_open, .free = dbz_free, .decode = dbz_decode,
+    .encode = dbz_encode, .decode_changes = dbz_decode_changes};

@@ -24,6 +24,15 @@ static const char *const kafka_keys[] = {
     "sink.semantic", "sink.delivery-guarantee", "sink.transactional-id-prefix", "sink.parallelism",
     "errors.dead-letter-topic", NULL};
 
+/* Flink's upsert-kafka options (key.fields comes from the PRIMARY KEY; no 'format'), with
+ * the kafka connector's scan.startup.* / scan.bounded.* and dead-letter topic. */
+static const char *const upsert_keys[] = {
+    "connector", "topic", "value.format", "key.format", "key.fields-prefix", "value.fields-include",
+    "scan.startup.mode", "scan.startup.specific-offsets", "scan.startup.timestamp-millis", "scan.bounded.mode",
+    "scan.bounded.specific-offsets", "scan.bounded.timestamp-millis", "sink.parallelism",
+    "sink.buffer-flush.max-rows", "sink.buffer-flush.interval", "sink.delivery-guarantee",
+    "sink.transactional-id-prefix", "errors.dead-letter-topic", NULL};
+
 static const char *const meta_keys[] = {"topic", "partition", "headers", "leader-epoch",
                                         "offset", "timestamp", "timestamp-type", NULL};
 
@@ -101,7 +110,9 @@ static int parse_position(kafka_opts *o, const char *prefix, bool bounded, int *
     snprintf(ts_key, sizeof ts_key, "%s.timestamp-millis", prefix);
     snprintf(off_key, sizeof off_key, "%s.specific-offsets", prefix);
     const char *v = weir_sql_table_option(t, key);
-    *mode = bounded ? KAFKA_POS_UNBOUNDED : KAFKA_POS_GROUP;
+    /* upsert-kafka reads the whole topic unless told otherwise (its table is the topic's
+     * compacted state) */
+    *mode = bounded ? KAFKA_POS_UNBOUNDED : o->upsert ? KAFKA_POS_EARLIEST : KAFKA_POS_GROUP;
     if (v) {
         int m = -1;
         for (int i = 0; pos_names[i]; i++)
@@ -165,10 +176,10 @@ static int parse_metadata(kafka_opts *o, weir_err *err) {
         if (m < 0) {
             const char *near = weir_sql_closest(key, meta_keys, 7);
             return weir_err_set(err,
-                                "table '%s': column '%s' reads metadata key '%s', which connector 'kafka' does not "
+                                "table '%s': column '%s' reads metadata key '%s', which connector '%s' does not "
                                 "have%s%s%s (it has topic, partition, headers, leader-epoch, offset, timestamp, "
                                 "timestamp-type)",
-                                t->name, col->name, key, near ? "; did you mean '" : "", near ? near : "",
+                                t->name, col->name, key, o->connector, near ? "; did you mean '" : "", near ? near : "",
                                 near ? "'?" : "");
         }
         if (!meta_type_ok(m, &col->type)) {
@@ -226,10 +237,43 @@ bool weir_kafka_pattern_matches(void *code, const char *topic) {
 void weir_kafka_pattern_free(void *code) { pcre2_code_free(code); }
 
 int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o, weir_err *err) {
+    return weir_kafka_opts_parse_as(t, as_source, false, o, err);
+}
+
+bool weir_kafka_value_is_changelog(const kafka_opts *o) {
+    return o->value_format && !strcmp(o->value_format, "debezium-json");
+}
+
+/* upsert-kafka's key: the PRIMARY KEY columns, in key order. */
+static int upsert_key_fields(kafka_opts *o, weir_err *err) {
+    const weir_sql_table *t = o->table;
+    if (t->nprimary_key == 0)
+        return weir_err_set(err,
+                            "table '%s': connector 'upsert-kafka' needs a primary key: declare PRIMARY KEY (...) NOT "
+                            "ENFORCED (its columns make the record key)",
+                            t->name);
+    o->key_cols = weir_arena_alloc(&o->arena, sizeof(int) * (size_t)(t->nprimary_key + 1));
+    for (int i = 0; i < t->nprimary_key; i++) {
+        int c = t->primary_key[i];
+        const char *name = t->columns[c].name;
+        if (t->columns[c].kind != WEIR_SQL_COLUMN_PHYSICAL)
+            return weir_err_set(err, "table '%s': primary key column '%s' is not a physical column", t->name, name);
+        if (o->key_fields_prefix && strncmp(name, o->key_fields_prefix, strlen(o->key_fields_prefix)))
+            return weir_err_set(err, "table '%s': primary key column '%s' does not start with 'key.fields-prefix' = "
+                                "'%s'", t->name, name, o->key_fields_prefix);
+        o->key_cols[i] = c;
+    }
+    o->nkey_cols = t->nprimary_key;
+    return WEIR_OK;
+}
+
+int weir_kafka_opts_parse_as(const weir_sql_table *t, bool as_source, bool upsert, kafka_opts *o, weir_err *err) {
     memset(o, 0, sizeof *o);
     weir_arena_init(&o->arena, 0);
     o->table = t;
     o->as_source = as_source;
+    o->upsert = upsert;
+    o->connector = upsert ? "upsert-kafka" : "kafka";
     /* the keys we know: the connector's, properties.*, and the formats' under their prefixes */
     const char *fmt = weir_sql_table_option(t, "format");
     const char *vfmt = weir_sql_table_option(t, "value.format");
@@ -243,12 +287,17 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
     while (fk_key && fk_key[nfk]) nfk++;
     const char **keys = weir_arena_alloc(&o->arena, sizeof *keys * (size_t)(nk + nfv + nfk + 1));
     int n = 0;
-    for (int i = 0; i < nk; i++) keys[n++] = kafka_keys[i];
+    if (upsert) {
+        nk = 0;
+        while (upsert_keys[nk]) nk++;
+        keys = weir_arena_alloc(&o->arena, sizeof *keys * (size_t)(nk + nfv + nfk + 1));
+    }
+    for (int i = 0; i < nk; i++) keys[n++] = upsert ? upsert_keys[i] : kafka_keys[i];
     for (int i = 0; i < nfv; i++) keys[n++] = vfmt ? weir_arena_sprintf(&o->arena, "value.%s", fk_value[i]) : fk_value[i];
     for (int i = 0; i < nfk; i++) keys[n++] = weir_arena_sprintf(&o->arena, "key.%s", fk_key[i]);
     keys[n] = NULL;
     static const char *const prefixes[] = {"properties.", NULL};
-    if (weir_connect_check_options(t, "kafka", keys, prefixes, err) != WEIR_OK) goto fail;
+    if (weir_connect_check_options(t, o->connector, keys, prefixes, err) != WEIR_OK) goto fail;
 
     /* topics */
     const char *topic = weir_sql_table_option(t, "topic");
@@ -259,13 +308,15 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
             goto fail;
         }
         if (!topic && !o->pattern) {
-            weir_err_set(err, "table '%s': connector 'kafka' needs option 'topic' (or 'topic-pattern' to read from)",
-                         t->name);
+            if (upsert) weir_err_set(err, "table '%s': connector 'upsert-kafka' needs option 'topic'", t->name);
+            else
+                weir_err_set(err, "table '%s': connector 'kafka' needs option 'topic' (or 'topic-pattern' to read from)",
+                             t->name);
             goto fail;
         }
     } else {
         if (!topic) {
-            weir_err_set(err, "table '%s': connector 'kafka' needs option 'topic' to write to", t->name);
+            weir_err_set(err, "table '%s': connector '%s' needs option 'topic' to write to", t->name, o->connector);
             goto fail;
         }
         if (o->pattern) {
@@ -298,9 +349,24 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
         weir_err_set(err, "table '%s': options 'format' and 'value.format' mean the same; give one", t->name);
         goto fail;
     }
-    if (!fmt && !vfmt) {
-        weir_err_set(err, "table '%s': connector 'kafka' needs option 'format' (or 'value.format'): json, csv or raw",
+    if (upsert && !vfmt) {
+        weir_err_set(err, "table '%s': connector 'upsert-kafka' needs option 'value.format' (json, csv or raw)",
                      t->name);
+        goto fail;
+    }
+    if (upsert && !kfmt) {
+        weir_err_set(err, "table '%s': connector 'upsert-kafka' needs option 'key.format' (json, csv or raw): the "
+                     "record key holds the PRIMARY KEY columns", t->name);
+        goto fail;
+    }
+    if (upsert && !strcmp(vfmt, "debezium-json")) {
+        weir_err_set(err, "table '%s': connector 'upsert-kafka' takes an insert-only 'value.format' (json, csv or "
+                     "raw), not 'debezium-json': read and write Debezium changes with connector 'kafka'", t->name);
+        goto fail;
+    }
+    if (!fmt && !vfmt) {
+        weir_err_set(err, "table '%s': connector 'kafka' needs option 'format' (or 'value.format'): json, csv, raw or "
+                     "debezium-json", t->name);
         goto fail;
     }
     o->value_format = vfmt ? vfmt : fmt;
@@ -321,7 +387,7 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
         weir_err_set(err, "table '%s': option 'key.fields' needs 'key.format' (the format of the record key)", t->name);
         goto fail;
     }
-    if (kfmt && !kf) {
+    if (kfmt && !kf && !upsert) {
         weir_err_set(err, "table '%s': option 'key.format' needs 'key.fields' (the columns in the key, as 'a;b')",
                      t->name);
         goto fail;
@@ -330,7 +396,9 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
         weir_err_set(err, "table '%s': option 'key.fields-prefix' needs 'value.fields-include' = 'EXCEPT_KEY'", t->name);
         goto fail;
     }
-    if (kf) {
+    if (upsert) {
+        if (upsert_key_fields(o, err) != WEIR_OK) goto fail;
+    } else if (kf) {
         const char **names;
         int nn = split_list(&o->arena, kf, ';', &names);
         o->key_cols = weir_arena_alloc(&o->arena, sizeof(int) * (size_t)(nn + 1));
@@ -442,6 +510,19 @@ int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o
     }
     int64_t sink_par = 0;
     if (weir_connect_opt_int(t, "sink.parallelism", 1, 1 << 20, &sink_par, err) != WEIR_OK) goto fail;
+    if (upsert) {
+        /* accepted and checked as Flink does; every change is written as it comes (no
+         * per-key buffering), which gives the same compacted topic */
+        int64_t rows = 0, interval = 0;
+        if (weir_connect_opt_int(t, "sink.buffer-flush.max-rows", 0, INT32_MAX, &rows, err) != WEIR_OK ||
+            weir_connect_opt_duration_ms(t, "sink.buffer-flush.interval", &interval, err) != WEIR_OK)
+            goto fail;
+        if ((rows > 0) != (interval > 0)) {
+            weir_err_set(err, "table '%s': 'sink.buffer-flush.max-rows' and 'sink.buffer-flush.interval' must both be "
+                         "greater than zero to buffer, or both zero (not set)", t->name);
+            goto fail;
+        }
+    }
     o->dead_letter_topic = weir_sql_table_option(t, "errors.dead-letter-topic");
     if (o->dead_letter_topic && (!*o->dead_letter_topic || strchr(o->dead_letter_topic, ';'))) {
         weir_err_set(err, "table '%s': option 'errors.dead-letter-topic' = '%s' is not one topic name", t->name,
@@ -458,6 +539,12 @@ fail:
 void weir_kafka_opts_free(kafka_opts *o) {
     weir_arena_free(&o->arena);
     memset(o, 0, sizeof *o);
+}
+
+int weir_kafka_key_format_open(const kafka_opts *o, const bool *needed, weir_format **key, weir_err *err) {
+    weir_format_spec ks = {.name = o->key_format, .table = o->key_table, .prefix = "key.",
+                           .cols = o->key_cols, .ncols = o->nkey_cols, .needed = needed};
+    return weir_format_open(&ks, key, err);
 }
 
 int weir_kafka_formats_open(const kafka_opts *o, const bool *needed, weir_format **key, weir_format **value,
@@ -497,9 +584,24 @@ int weir_kafka_formats_open(const kafka_opts *o, const bool *needed, weir_format
 
 /* ---- validate and describe ------------------------------------------------------------- */
 
-static int kafka_validate(const weir_sql_table *t, bool as_source, weir_err *err) {
+int weir_kafka_validate_as(const weir_sql_table *t, bool as_source, bool upsert, weir_err *err) {
     kafka_opts o;
-    if (weir_kafka_opts_parse(t, as_source, &o, err) != WEIR_OK) return WEIR_ERROR;
+    if (weir_kafka_opts_parse_as(t, as_source, upsert, &o, err) != WEIR_OK) return WEIR_ERROR;
+    if (!as_source && weir_kafka_value_is_changelog(&o)) {
+        bool with_schema = false;
+        char key[64];
+        snprintf(key, sizeof key, "%sdebezium-json.schema-include", o.value_prefix);
+        if (weir_connect_opt_bool(t, key, &with_schema, err) != WEIR_OK) {
+            weir_kafka_opts_free(&o);
+            return WEIR_ERROR;
+        }
+        if (with_schema) {
+            weir_err_set(err, "table '%s': the debezium-json format cannot write records with their schema ('%s' is "
+                         "true); set it to false for a sink", t->name, key);
+            weir_kafka_opts_free(&o);
+            return WEIR_ERROR;
+        }
+    }
     /* the formats check their own options and the column types they carry */
     weir_format *k, *v;
     int rc = weir_kafka_formats_open(&o, NULL, &k, &v, err);
@@ -555,12 +657,26 @@ static void kafka_describe(const weir_sql_table *t, weir_buf *out) {
     }
 }
 
+static int kafka_validate(const weir_sql_table *t, bool as_source, weir_err *err) {
+    return weir_kafka_validate_as(t, as_source, false, err);
+}
+
+/* By the value format: debezium-json carries every row kind both ways, the others only
+ * inserts. */
+static weir_sql_changes kafka_changelog(const weir_sql_table *t, bool as_source) {
+    (void)as_source;
+    const char *fmt = weir_sql_table_option(t, "value.format");
+    if (!fmt) fmt = weir_sql_table_option(t, "format");
+    return fmt && !strcmp(fmt, "debezium-json") ? WEIR_SQL_CHANGES_ALL : WEIR_SQL_CHANGES_INSERT_ONLY;
+}
+
 const weir_sql_connector weir_connect_kafka = {
     .name = "kafka",
     .source = &weir_kafka_source_ops,
     .sink = &weir_kafka_sink_ops,
     .validate = kafka_validate,
     .describe = kafka_describe,
+    .changelog = kafka_changelog,
 };
 
 /* ---- librdkafka configuration ------------------------------------------------------------ */

@@ -45,6 +45,8 @@ typedef struct kafka_opts {
     weir_arena arena;
     const weir_sql_table *table;
     bool as_source;
+    bool upsert;         /* connector 'upsert-kafka': key = the PRIMARY KEY, tombstones are deletes */
+    const char *connector; /* "kafka" or "upsert-kafka", for messages */
     const char **topics; /* 'topic' split at ';' (sources), or the one sink topic */
     int ntopics;
     const char *pattern; /* 'topic-pattern' */
@@ -76,6 +78,11 @@ typedef struct kafka_opts {
 } kafka_opts;
 
 int weir_kafka_opts_parse(const weir_sql_table *t, bool as_source, kafka_opts *o, weir_err *err);
+/* The same for connector 'upsert-kafka' (upsert: its options and rules, see upsert_kafka.c). */
+int weir_kafka_opts_parse_as(const weir_sql_table *t, bool as_source, bool upsert, kafka_opts *o, weir_err *err);
+/* Whether the value format is a changelog format (debezium-json): the table then reads
+ * and writes every row kind. */
+bool weir_kafka_value_is_changelog(const kafka_opts *o);
 void weir_kafka_opts_free(kafka_opts *o);
 
 /* 'topic-pattern' as a PCRE2 program; a topic matches when the whole name does (Java's
@@ -88,6 +95,10 @@ void weir_kafka_pattern_free(void *code);
  * is read) and the value format over o's columns; needed is per table column (NULL: all). */
 int weir_kafka_formats_open(const kafka_opts *o, const bool *needed, weir_format **key, weir_format **value,
                             weir_err *err);
+
+/* The key format over all the key columns (those needed[] asks for; NULL: all), whether
+ * or not the value carries them too: upsert-kafka's tombstones have only the key. */
+int weir_kafka_key_format_open(const kafka_opts *o, const bool *needed, weir_format **key, weir_err *err);
 
 typedef enum { KAFKA_ROLE_CONSUMER, KAFKA_ROLE_PRODUCER } kafka_role;
 
@@ -107,6 +118,12 @@ int weir_kafka_partition_count(const kafka_opts *o, rd_kafka_t *rk, const char *
 
 extern const weir_sql_source_ops weir_kafka_source_ops;
 extern const weir_sql_sink_ops weir_kafka_sink_ops;
+/* The same code opened as 'upsert-kafka' (open parses the table with upsert = true). */
+extern const weir_sql_source_ops weir_upsert_kafka_source_ops;
+extern const weir_sql_sink_ops weir_upsert_kafka_sink_ops;
+
+/* validate for both connectors. */
+int weir_kafka_validate_as(const weir_sql_table *t, bool as_source, bool upsert, weir_err *err);
 
 #define KAFKA_METADATA_TIMEOUT_MS 15000
 

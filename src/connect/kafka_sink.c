@@ -65,10 +65,10 @@ static void sink_free(kafka_sink *s) {
     free(s);
 }
 
-static int sink_open(const weir_sql_conn_ctx *ctx, void **out, weir_err *err) {
+static int sink_open_as(const weir_sql_conn_ctx *ctx, bool upsert, void **out, weir_err *err) {
     kafka_sink *s = calloc(1, sizeof *s);
     if (!s) abort();
-    if (weir_kafka_opts_parse(ctx->table, false, &s->o, err) != WEIR_OK) {
+    if (weir_kafka_opts_parse_as(ctx->table, false, upsert, &s->o, err) != WEIR_OK) {
         free(s);
         return WEIR_ERROR;
     }
@@ -97,6 +97,14 @@ static int sink_open(const weir_sql_conn_ctx *ctx, void **out, weir_err *err) {
 fail:
     sink_free(s);
     return WEIR_ERROR;
+}
+
+static int sink_open(const weir_sql_conn_ctx *ctx, void **out, weir_err *err) {
+    return sink_open_as(ctx, false, out, err);
+}
+
+static int upsert_sink_open(const weir_sql_conn_ctx *ctx, void **out, weir_err *err) {
+    return sink_open_as(ctx, true, out, err);
 }
 
 static int sink_close(void *sv, weir_err *err) {
@@ -191,12 +199,25 @@ static int writer_failure(kafka_writer *w, weir_err *err) {
     return failed ? WEIR_ERROR : WEIR_OK;
 }
 
-static int check_row_kind(const kafka_sink *s, const weir_sql_batch *b, int row, weir_err *err) {
-    if (b->row_kinds[row] == WEIR_SQL_ROW_INSERT) return WEIR_OK;
+/* What a row becomes: a record with a value; upsert-kafka's tombstone (key, null value)
+ * for -D; nothing for upsert-kafka's -U (the +U after it overwrites the key, as Flink
+ * drops it). With a changelog value format (debezium-json) every kind is a record whose
+ * value says the kind. Anything else is an error: the table is append-only. */
+enum { ROW_VALUE, ROW_TOMBSTONE, ROW_SKIP };
+
+static int row_action(const kafka_sink *s, const weir_sql_batch *b, int row, int *action, weir_err *err) {
+    int k = b->row_kinds[row];
+    *action = ROW_VALUE;
+    if (k == WEIR_SQL_ROW_INSERT || weir_kafka_value_is_changelog(&s->o)) return WEIR_OK;
+    if (s->o.upsert) {
+        if (k == WEIR_SQL_ROW_UPDATE_AFTER) return WEIR_OK;
+        *action = k == WEIR_SQL_ROW_DELETE ? ROW_TOMBSTONE : ROW_SKIP;
+        return WEIR_OK;
+    }
     return weir_err_set(err,
                         "kafka sink '%s' is append-only; got %s (the query produces updates or deletes, which a "
-                        "'kafka' table cannot take)",
-                        s->o.table->name, row_kind_name(b->row_kinds[row]));
+                        "'kafka' table cannot take: use connector 'upsert-kafka', or 'format' = 'debezium-json')",
+                        s->o.table->name, row_kind_name(k));
 }
 
 /* The fast path, for rows without timestamp or headers metadata: the whole batch is
@@ -215,15 +236,25 @@ static int write_batch(kafka_writer *w, const weir_sql_batch *b, weir_err *err) 
         w->msgs_cap = n;
     }
     w->kbuf.len = w->vbuf.len = 0;
-    for (int row = 0; row < n; row++) {
-        if (check_row_kind(s, b, row, err) != WEIR_OK) return WEIR_ERROR;
-        w->offs[4 * row] = w->kbuf.len;
+    /* msg i is the i-th row that makes a record (upsert-kafka skips -U) */
+    int nmsg = 0;
+    for (int row = 0; row < b->nrows; row++) {
+        int action;
+        if (row_action(s, b, row, &action, err) != WEIR_OK) return WEIR_ERROR;
+        if (action == ROW_SKIP) continue;
+        int i = nmsg++;
+        w->offs[4 * i] = w->kbuf.len;
         if (w->key && weir_format_encode(w->key, b, row, &w->kbuf, err) != WEIR_OK) return WEIR_ERROR;
-        w->offs[4 * row + 1] = w->kbuf.len;
-        w->offs[4 * row + 2] = w->vbuf.len;
+        w->offs[4 * i + 1] = w->kbuf.len;
+        w->offs[4 * i + 2] = w->vbuf.len;
+        if (action == ROW_TOMBSTONE) {
+            w->offs[4 * i + 3] = SIZE_MAX; /* null value */
+            continue;
+        }
         if (weir_format_encode(w->value, b, row, &w->vbuf, err) != WEIR_OK) return WEIR_ERROR;
-        w->offs[4 * row + 3] = w->vbuf.len;
+        w->offs[4 * i + 3] = w->vbuf.len;
     }
+    n = nmsg;
     int flags = RD_KAFKA_MSG_F_COPY;
     for (int row = 0; row < n; row++) {
         rd_kafka_message_t *m = &w->msgs[row];
@@ -231,8 +262,13 @@ static int write_batch(kafka_writer *w, const weir_sql_batch *b, weir_err *err) 
         static const char empty[1];
         m->key = w->key ? (w->kbuf.data ? w->kbuf.data + w->offs[4 * row] : (uint8_t *)empty) : NULL;
         m->key_len = w->key ? w->offs[4 * row + 1] - w->offs[4 * row] : 0;
-        m->payload = w->vbuf.data ? w->vbuf.data + w->offs[4 * row + 2] : (uint8_t *)empty;
-        m->len = w->offs[4 * row + 3] - w->offs[4 * row + 2];
+        if (w->offs[4 * row + 3] == SIZE_MAX) {
+            m->payload = NULL;
+            m->len = 0;
+        } else {
+            m->payload = w->vbuf.data ? w->vbuf.data + w->offs[4 * row + 2] : (uint8_t *)empty;
+            m->len = w->offs[4 * row + 3] - w->offs[4 * row + 2];
+        }
         m->_private = w;
         if (s->o.partitioner == KAFKA_PART_FIXED && s->npartitions > 0) m->partition = w->worker % s->npartitions;
         else if (s->o.partitioner == KAFKA_PART_ROUND_ROBIN && s->npartitions > 0)
@@ -278,7 +314,9 @@ static int writer_write(void *wv, const weir_sql_batch *b, weir_err *err) {
     if (s->o.delivery == KAFKA_DELIVERY_AT_LEAST_ONCE && writer_failure(w, err) != WEIR_OK) return WEIR_ERROR;
     if (s->ts_col < 0 && s->headers_col < 0) return write_batch(w, b, err);
     for (int row = 0; row < b->nrows; row++) {
-        if (check_row_kind(s, b, row, err) != WEIR_OK) return WEIR_ERROR;
+        int action;
+        if (row_action(s, b, row, &action, err) != WEIR_OK) return WEIR_ERROR;
+        if (action == ROW_SKIP) continue;
         const void *key = NULL;
         size_t klen = 0;
         if (w->key) {
@@ -288,7 +326,10 @@ static int writer_write(void *wv, const weir_sql_batch *b, weir_err *err) {
             klen = w->kbuf.len;
         }
         w->vbuf.len = 0;
-        if (weir_format_encode(w->value, b, row, &w->vbuf, err) != WEIR_OK) return WEIR_ERROR;
+        if (action == ROW_VALUE && weir_format_encode(w->value, b, row, &w->vbuf, err) != WEIR_OK) return WEIR_ERROR;
+        /* a tombstone's value is null (not empty) */
+        void *value = action == ROW_TOMBSTONE ? NULL : w->vbuf.data ? (void *)w->vbuf.data : "";
+        size_t vlen = action == ROW_TOMBSTONE ? 0 : w->vbuf.len;
         int32_t partition = RD_KAFKA_PARTITION_UA;
         if (s->o.partitioner == KAFKA_PART_FIXED && s->npartitions > 0) partition = w->worker % s->npartitions;
         else if (s->o.partitioner == KAFKA_PART_ROUND_ROBIN && s->npartitions > 0)
@@ -307,13 +348,13 @@ static int writer_write(void *wv, const weir_sql_batch *b, weir_err *err) {
             if (h)
                 e = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-                                      RD_KAFKA_V_VALUE(w->vbuf.data ? (void *)w->vbuf.data : "", w->vbuf.len),
+                                      RD_KAFKA_V_VALUE(value, vlen),
                                       RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(w),
                                       RD_KAFKA_V_END);
             else
                 e = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->rkt), RD_KAFKA_V_PARTITION(partition),
                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-                                      RD_KAFKA_V_VALUE(w->vbuf.data ? (void *)w->vbuf.data : "", w->vbuf.len),
+                                      RD_KAFKA_V_VALUE(value, vlen),
                                       RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE(w), RD_KAFKA_V_END);
             if (!e) break;
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -353,6 +394,15 @@ static int writer_flush(void *wv, weir_err *err) {
     }
     return writer_failure(w, err);
 }
+
+const weir_sql_sink_ops weir_upsert_kafka_sink_ops = {
+    .open = upsert_sink_open,
+    .open_writer = open_writer,
+    .write = writer_write,
+    .flush = writer_flush,
+    .close_writer = close_writer,
+    .close = sink_close,
+};
 
 const weir_sql_sink_ops weir_kafka_sink_ops = {
     .open = sink_open,

@@ -48,6 +48,8 @@ typedef struct kafka_reader {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
     weir_format *key, *value;
+    weir_format *tkey;      /* upsert-kafka: every key column, for tombstones (deletes) */
+    int max_msgs_div;       /* 2 with a changelog value format: a record may give two rows */
     kafka_rpart *parts;
     int nparts, nactive;
     int **pmap;             /* per source topic: partition number → index in parts (-1), or NULL */
@@ -272,10 +274,10 @@ static void source_free(kafka_source *s) {
     free(s);
 }
 
-static int source_open(const weir_sql_conn_ctx *ctx, void **out, int *nsplits, weir_err *err) {
+static int source_open_as(const weir_sql_conn_ctx *ctx, bool upsert, void **out, int *nsplits, weir_err *err) {
     kafka_source *s = calloc(1, sizeof *s);
     if (!s) abort();
-    if (weir_kafka_opts_parse(ctx->table, true, &s->o, err) != WEIR_OK) {
+    if (weir_kafka_opts_parse_as(ctx->table, true, upsert, &s->o, err) != WEIR_OK) {
         free(s);
         return WEIR_ERROR;
     }
@@ -284,6 +286,8 @@ static int source_open(const weir_sql_conn_ctx *ctx, void **out, int *nsplits, w
     s->needed = malloc((size_t)t->ncolumns + 1);
     if (!s->needed) abort();
     for (int c = 0; c < t->ncolumns; c++) s->needed[c] = ctx->needed ? ctx->needed[c] : true;
+    /* an upsert row is nothing without its key (the changelog normaliser keys on it) */
+    for (int i = 0; upsert && i < s->o.nkey_cols; i++) s->needed[s->o.key_cols[i]] = true;
     const char *bs = weir_kafka_bootstrap(&s->o, ctx->job, err);
     if (!bs) goto fail;
     s->bootstrap = strdup(bs);
@@ -332,6 +336,14 @@ fail:
     return WEIR_ERROR;
 }
 
+static int source_open(const weir_sql_conn_ctx *ctx, void **out, int *nsplits, weir_err *err) {
+    return source_open_as(ctx, false, out, nsplits, err);
+}
+
+static int upsert_source_open(const weir_sql_conn_ctx *ctx, void **out, int *nsplits, weir_err *err) {
+    return source_open_as(ctx, true, out, nsplits, err);
+}
+
 static void source_close(void *sv) { source_free(sv); }
 
 /* ---- readers -------------------------------------------------------------------------- */
@@ -348,6 +360,7 @@ static void reader_free(kafka_reader *r) {
     }
     weir_format_free(r->key);
     weir_format_free(r->value);
+    weir_format_free(r->tkey);
     if (r->pmap)
         for (int t = 0; t < r->src->ntopics; t++) free(r->pmap[t]);
     free(r->pmap);
@@ -385,6 +398,8 @@ static int open_reader(void *sv, int worker, const int *splits, int nsplits, voi
             r->meta_kinds[r->nmeta++] = s->o.meta[c];
         }
     if (weir_kafka_formats_open(&s->o, s->needed, &r->key, &r->value, err) != WEIR_OK) goto fail;
+    if (s->o.upsert && weir_kafka_key_format_open(&s->o, s->needed, &r->tkey, err) != WEIR_OK) goto fail;
+    r->max_msgs_div = weir_format_is_changelog(r->value) ? 2 : 1;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nsplits ? nsplits : 1);
     for (int i = 0; i < nsplits; i++) {
         const kafka_split *sp = &s->splits[splits[i]];
@@ -687,28 +702,40 @@ static int handle_message(kafka_reader *r, const rd_kafka_message_t *m, weir_sql
     }
     int row = weir_sql_batch_add_row(out);
     weir_err why;
-    bool keep = true;
-    if (r->key && m->key) {
-        if (weir_format_decode(r->key, m->key, m->key_len, out, row, &why) == WEIR_ERROR) {
-            if (bad_record(r, m, true, r->key, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
-            keep = false;
+    int n = 0;
+    if (!m->payload) {
+        /* a tombstone (null value): upsert-kafka's delete of its key; else no row, as in Flink */
+        if (s->o.upsert) {
+            if (!m->key) {
+                weir_err_set(&why, "a tombstone without a key (upsert-kafka's deletes name the primary key)");
+                if (bad_record(r, m, true, r->tkey, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
+            } else if (weir_format_decode(r->tkey, m->key, m->key_len, out, row, &why) == WEIR_ERROR) {
+                if (bad_record(r, m, true, r->tkey, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
+            } else {
+                out->row_kinds[row] = WEIR_SQL_ROW_DELETE;
+                n = 1;
+            }
         }
+    } else if (weir_format_decode_changes(r->value, m->payload, m->len, out, row, &n, &why) != WEIR_OK) {
+        if (bad_record(r, m, false, r->value, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
+        n = 0;
+    } else if (s->o.upsert) {
+        /* a value is the key's latest row: an upsert (the normaliser after this source
+         * turns it into +I or -U/+U) */
+        for (int i = 0; i < n; i++) out->row_kinds[row + i] = WEIR_SQL_ROW_UPDATE_AFTER;
     }
-    if (keep) {
-        int rc = m->payload ? weir_format_decode(r->value, m->payload, m->len, out, row, &why) : WEIR_ENOTFOUND;
-        if (rc == WEIR_ENOTFOUND) {
-            /* a tombstone (null value) makes no row, as in Flink */
-            weir_sql_batch_truncate(out, row);
-            keep = false;
-        } else if (rc != WEIR_OK) {
-            if (bad_record(r, m, false, r->value, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
-            keep = false;
-        }
-    }
-    if (keep) {
-        fill_metadata(r, out, row, m);
-        (*rows)++;
-    }
+    /* the key columns the value does not carry (r->key decodes only those), into every
+     * row the record gave */
+    if (n > 0 && m->payload && r->key && m->key)
+        for (int i = 0; i < n; i++)
+            if (weir_format_decode(r->key, m->key, m->key_len, out, row + i, &why) == WEIR_ERROR) {
+                if (bad_record(r, m, true, r->key, out, row, &why, err) != WEIR_OK) return WEIR_ERROR;
+                n = 0;
+                break;
+            }
+    if (n == 0) weir_sql_batch_truncate(out, row);
+    for (int i = 0; i < n; i++) fill_metadata(r, out, row + i, m);
+    *rows += n;
     p->next = m->offset + 1;
     if (p->next >= p->split->stop) part_done(r, p);
     return WEIR_OK;
@@ -718,6 +745,8 @@ static int reader_read(void *rv, weir_sql_batch *out, int max, int timeout_ms, w
     kafka_reader *r = rv;
     if (r->src->dlq && atomic_load(&r->dlq_inflight) > 0) rd_kafka_poll(r->src->dlq, 0);
     if (r->nactive == 0) return WEIR_SQL_END;
+    /* a changelog record may give two rows (-U, +U): take half as many records */
+    if (r->max_msgs_div > 1) max /= r->max_msgs_div;
     if (max < 1) max = 1;
     if (r->msgs_cap < max) {
         rd_kafka_message_t **m = realloc(r->msgs, sizeof *m * (size_t)max);
@@ -793,11 +822,93 @@ static int reader_commit(void *rv, weir_err *err) {
     return rc;
 }
 
+/* ---- checkpoint positions ----------------------------------------------------------- */
+
+/* A position is: version byte 1, the topic's length (u16, big-endian) and name, the
+ * partition (i32) and the next offset to read (i64), both big-endian. */
+enum { KAFKA_POS_VERSION = 1 };
+
+static void put_be(weir_buf *out, uint64_t v, int n) {
+    uint8_t b[8];
+    for (int i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    weir_buf_append(out, b, (size_t)n);
+}
+
+static uint64_t get_be(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* p->next is the offset after the last record read() handed back (the records of one
+ * read call are all handled before it returns), never what librdkafka prefetched. */
+static int reader_position(void *rv, int split, weir_buf *out, weir_err *err) {
+    kafka_reader *r = rv;
+    kafka_source *s = r->src;
+    if (split < 0 || split >= s->nsplits)
+        return weir_err_set(err, "table '%s': no split %d (the source has %d)", s->o.table->name, split, s->nsplits);
+    const kafka_split *sp = &s->splits[split];
+    for (int i = 0; i < r->nparts; i++) {
+        if (r->parts[i].split != sp) continue;
+        const char *topic = s->topics[sp->topic];
+        size_t tl = strlen(topic);
+        put_be(out, KAFKA_POS_VERSION, 1);
+        put_be(out, tl, 2);
+        weir_buf_append(out, topic, tl);
+        put_be(out, (uint32_t)sp->partition, 4);
+        put_be(out, (uint64_t)r->parts[i].next, 8);
+        return WEIR_OK;
+    }
+    return weir_err_set(err, "table '%s': topic %s, partition %d is not read by this reader", s->o.table->name,
+                        s->topics[sp->topic], sp->partition);
+}
+
+static int source_seek(void *sv, const uint8_t *pos, size_t len, weir_err *err) {
+    kafka_source *s = sv;
+    if (len < 3 || pos[0] != KAFKA_POS_VERSION)
+        return weir_err_set(err, "table '%s': a saved position that is not a Kafka position (%zu bytes, version %d)",
+                            s->o.table->name, len, len ? pos[0] : -1);
+    size_t tl = (size_t)get_be(pos + 1, 2);
+    if (len != 3 + tl + 12)
+        return weir_err_set(err, "table '%s': a saved Kafka position of %zu bytes, expected %zu", s->o.table->name,
+                            len, 3 + tl + 12);
+    const char *topic = (const char *)pos + 3;
+    int32_t partition = (int32_t)get_be(pos + 3 + tl, 4);
+    int64_t offset = (int64_t)get_be(pos + 3 + tl + 4, 8);
+    for (int i = 0; i < s->nsplits; i++) {
+        kafka_split *sp = &s->splits[i];
+        const char *t = s->topics[sp->topic];
+        if (sp->partition != partition || strlen(t) != tl || memcmp(t, topic, tl)) continue;
+        if (offset < 0)
+            return weir_err_set(err, "table '%s': saved offset %lld of topic %s, partition %d is negative",
+                                s->o.table->name, (long long)offset, t, partition);
+        weir_debug("kafka", "table '%s': topic %s, partition %d: resuming at offset %lld (was %lld)",
+                   s->o.table->name, t, partition, (long long)offset, (long long)sp->start);
+        sp->start = offset;
+        return WEIR_OK;
+    }
+    return weir_err_set(err, "table '%s': the saved position names topic %.*s, partition %d, which the table does not "
+                        "read (any more)", s->o.table->name, (int)tl, topic, partition);
+}
+
 const weir_sql_source_ops weir_kafka_source_ops = {
     .open = source_open,
     .open_reader = open_reader,
     .read = reader_read,
     .commit = reader_commit,
+    .position = reader_position,
+    .seek = source_seek,
+    .close_reader = close_reader,
+    .close = source_close,
+};
+
+const weir_sql_source_ops weir_upsert_kafka_source_ops = {
+    .open = upsert_source_open,
+    .open_reader = open_reader,
+    .read = reader_read,
+    .commit = reader_commit,
+    .position = reader_position,
+    .seek = source_seek,
     .close_reader = close_reader,
     .close = source_close,
 };

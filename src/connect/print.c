@@ -232,10 +232,18 @@ static const weir_sql_sink_ops print_sink_ops = {
     .close = print_close,
 };
 
+/* A debugging sink shows every row kind (+I, -U, +U, -D), as Flink's does. */
+static weir_sql_changes print_changelog(const weir_sql_table *t, bool as_source) {
+    (void)t;
+    (void)as_source;
+    return WEIR_SQL_CHANGES_ALL;
+}
+
 const weir_sql_connector weir_connect_print = {
     .name = "print",
     .source = NULL,
     .sink = &print_sink_ops,
     .validate = print_validate,
     .describe = print_describe,
+    .changelog = print_changelog,
 };

@@ -12,11 +12,14 @@
 
 /* Rows a worker asks a reader for at once, and the capacity batches start with. */
 #define WEIR_SQL_READ_ROWS 4096
+/* the longest checkpoint path */
+#define WEIR_SQL_PATH_MAX_ 1024
 
 typedef struct weir_sql_worker weir_sql_worker;
 typedef struct weir_sql_op weir_sql_op;
 /* A checkpoint's state output for one operator instance (checkpoint.c). */
 typedef struct weir_sql_state_writer weir_sql_state_writer;
+typedef struct weir_sql_ckpt_meta weir_sql_ckpt_meta;
 
 /* ---- operators ----------------------------------------------------------------------
  * Each worker runs its own instance of every operator of the job's plan (push model):
@@ -94,6 +97,10 @@ struct weir_sql_op {
      * roughly: what malloc gave for them), kept current by the operator as state grows and
      * shrinks; the engine sums them against the job's memory cap ('state.memory.limit') */
     int64_t state_bytes;
+    /* checkpoints (engine.c): per input the last barrier number that arrived on it, and the
+     * last barrier this instance handled (snapshot, flush, forwarded) */
+    int64_t *barrier_in;
+    int64_t barrier_done;
 };
 
 /* Pushes to the next operator (no-op for roots). */
@@ -107,6 +114,13 @@ int weir_sql_op_forward_watermark(weir_sql_op *op, int input, int64_t ts, weir_e
 int weir_sql_op_watermark_valve(weir_sql_op *op, int64_t *wm, bool *idle, int n, int slot, int64_t ts,
                                 weir_err *err);
 int weir_sql_op_forward_finish(weir_sql_op *op, int input, weir_err *err);
+/* A checkpoint barrier numbered n reached input `input` of op (engine.c): once it has
+ * reached every input, the instance snapshots its state (vt->snapshot into a state file of
+ * the checkpoint), flushes (sinks) and forwards it; an exchange sends it to every worker.
+ * @thread worker */
+int weir_sql_op_barrier(weir_sql_op *op, int input, int64_t n, weir_err *err);
+/* An exchange's receiving side handled barrier n (counted towards the worker's part). */
+void weir_sql_worker_barrier_handled(weir_sql_worker *w, int64_t n);
 
 extern const weir_sql_op_vtab weir_sql_op_scan;
 extern const weir_sql_op_vtab weir_sql_op_values;
@@ -154,6 +168,18 @@ typedef struct weir_sql_op_shared {
     /* rows every instance of the node has emitted (weir_sql_op_emit; for EXPLAIN
      * ANALYZE-style statistics), relaxed atomics, one add per batch */
     _Atomic uint64_t rows_out;
+    /* checkpoints (engine.c). SCAN: the nth scan of its table in the job (positions are kept
+     * by table and occurrence) and the restored per-split watermarks (NULL: none). Stateful
+     * nodes: the checkpoint's operator whose files the instances restore (NULL: empty), its
+     * directory and the parallelism that wrote it; per worker the instance's state_bytes as
+     * last published (relaxed atomics, for the memory cap). */
+    int occurrence;
+    int64_t *restore_wm;
+    const struct weir_sql_ckpt_op *restore_op;
+    const char *restore_dir;
+    int restore_parallelism;
+    bool restore_single;      /* fed by an exchange without keys: every record to instance 0 */
+    _Atomic int64_t *state_bytes_w;
     struct weir_sql_op_shared *link; /* next in the job's list */
 } weir_sql_op_shared;
 
@@ -193,6 +219,22 @@ struct weir_sql_worker {
     weir_sql_op **exchanges;
     struct weir_sql_inbox *inbox;
     bool draining;
+    /* checkpoints (engine.c): the last barrier injected into this worker's leaves; the one in
+     * progress (reading pauses until every operator instance and exchange receiving side
+     * handled it); those handled; the last one finished here (an exchange holds back what a
+     * sender sent after a barrier beyond it); the last completed checkpoint committed;
+     * what this worker contributes to the checkpoint (positions, state files) */
+    int64_t ckpt_injected;
+    int64_t ckpt_pending;
+    int ckpt_handled;
+    int64_t ckpt_report_n;
+    int64_t ckpt_released;
+    int64_t ckpt_committed;
+    bool ckpt_paused;         /* after a savepoint's barrier: nothing more is read */
+    struct weir_sql_ckpt_report *report;
+    struct weir_sql_ckpt_report *final_report; /* positions when the worker ended */
+    int64_t last_tick_ms;
+    atomic_bool exited;       /* its loop ended (its readers are done or the job stops) */
 };
 
 struct weir_sql_job {
@@ -228,6 +270,44 @@ struct weir_sql_job {
     bool supervised;
     _Atomic uint64_t rows_in, rows_out, skipped, dead_lettered, late_rows;
     atomic_bool running;      /* started: workers, shared state and published watermarks exist */
+    /* checkpoints (engine.c): with 'state.checkpoints.dir' (ckpt_dir: <dir>/<job id>) the
+     * coordinator (the supervisor thread) starts barrier N every interval by publishing
+     * ckpt_target and then ckpt_request; workers inject it, report to it under ckpt_lock, and
+     * commit their sources once ckpt_completed reaches it. */
+    bool barriers;            /* checkpoints or savepoints are possible */
+    const char *ckpt_dir;     /* NULL: no periodic checkpoints */
+    const char *savepoint_dir;
+    char job_id[33];
+    int retained;
+    int64_t mem_limit;        /* 'state.memory.limit' in bytes */
+    const char *mem_limit_text;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    char ckpt_target[WEIR_SQL_PATH_MAX_];
+    _Atomic int64_t ckpt_request;
+    _Atomic int64_t ckpt_completed;
+    int64_t ckpt_next;        /* the next checkpoint's number */
+    /* under ckpt_lock */
+    int64_t inflight;         /* 0: none */
+    bool inflight_savepoint;
+    int64_t inflight_start_ms;
+    int inflight_tickets;     /* manual requests this checkpoint answers */
+    atomic_bool request_savepoint; /* the requested barrier is a savepoint's */
+    int nreported;
+    struct weir_sql_ckpt_report **reports; /* per worker, for the in-flight one */
+    int manual_asked, manual_done; /* weir_sql_job_checkpoint_now requests */
+    bool manual_failed;
+    weir_err manual_err;
+    weir_sql_checkpoint_stats last_stats;
+    bool savepoint_asked;     /* stop with a savepoint */
+    bool coordinator_exit;
+    int ckpt_users;           /* weir_sql_session_checkpoint_now callers (the job stays) */
+    int nexited;
+    /* restore */
+    bool skip_savepoint_path; /* the session used 'execution.savepoint.path' for an earlier job */
+    bool state_refused;       /* start failed: the checkpoint's state does not fit the plan */
+    weir_sql_ckpt_meta *restored;
+    char restored_from[WEIR_SQL_PATH_MAX_];
     struct weir_sql_job *link; /* the session's list */
 };
 
@@ -243,6 +323,8 @@ weir_sql_job *weir_sql_job_new(weir_sql_session *s, FILE *out, pthread_mutex_t *
 int weir_sql_job_start(weir_sql_job *job, weir_sql_plan **roots, int nroots, int parallelism, weir_err *err);
 /* Asks the job to stop cleanly. @thread any */
 void weir_sql_job_stop(weir_sql_job *job);
+/* Takes a savepoint first when the job has a savepoint directory, then stops. @thread any */
+void weir_sql_job_stop_with_savepoint(weir_sql_job *job);
 /* Waits for the job's end; WEIR_ERROR with its failure. */
 int weir_sql_job_wait(weir_sql_job *job, weir_err *err);
 bool weir_sql_job_ended(weir_sql_job *job);
@@ -262,5 +344,93 @@ bool weir_sql_parse_duration_ms(const char *s, int64_t *out);
 /* The terminal sink's tableau (op_sink.c): the header and the closing lines. */
 void weir_sql_tableau_header(weir_sql_job *job, weir_sql_op_shared *sh);
 void weir_sql_tableau_footer(weir_sql_job *job, weir_sql_op_shared *sh, bool terminated);
+
+/* ---- checkpoint hooks of the exchange and the scan ------------------------------------ */
+
+/* exchange.c: the sending side got barrier n: staged rows go out, then the barrier to every
+ * worker. The receiving side forwards it once every sender sent it (or ended), and holds
+ * back what a sender sent after it until the worker finished the barrier; release delivers
+ * what was held back, in order. @thread worker */
+int weir_sql_exchange_barrier(weir_sql_op *op, int64_t n, weir_err *err);
+int weir_sql_exchange_release(weir_sql_op *op, weir_err *err);
+/* op_scan.c: the watermark of the scan's reader `sub` (false when the scan generates
+ * none). */
+bool weir_sql_scan_split_wm(weir_sql_op *scan, int sub, int64_t *wm);
+
+/* ---- checkpoints (checkpoint.c; the protocol lives in engine.c) ------------------------ */
+
+#define WEIR_SQL_PATH_MAX WEIR_SQL_PATH_MAX_
+
+/* A state file of one operator instance in one checkpoint. */
+typedef struct weir_sql_ckpt_file {
+    const char *name;         /* in the checkpoint's directory */
+    int instance;             /* the worker that wrote it */
+    uint64_t bytes, raw, records; /* in the file (compressed), of the records, records */
+} weir_sql_ckpt_file;
+
+typedef struct weir_sql_ckpt_op {
+    char id[17];
+    const char *explain;      /* its EXPLAIN line (named in refusals) */
+    int instances;
+    weir_sql_ckpt_file *files;
+    int nfiles;
+} weir_sql_ckpt_op;
+
+typedef struct weir_sql_ckpt_split {
+    int split;                /* the split's number in the source */
+    const uint8_t *pos;       /* source_ops->position bytes */
+    size_t len;
+    bool has_wm;              /* the split's watermark (event-time jobs) */
+    int64_t wm;
+} weir_sql_ckpt_split;
+
+/* Positions of one SCAN: the nth scan (occurrence) of a table in the job. */
+typedef struct weir_sql_ckpt_source {
+    const char *table;
+    int occurrence;
+    weir_sql_ckpt_split *splits;
+    int nsplits;
+} weir_sql_ckpt_source;
+
+/* What _metadata says. */
+struct weir_sql_ckpt_meta {
+    int64_t id;
+    char job_id[64];
+    bool savepoint;
+    int parallelism;
+    int64_t time_ms;
+    int64_t duration_ms;      /* from the trigger until the state files were written */
+    uint64_t bytes;           /* of the state's records */
+    uint64_t file_bytes;      /* of its files (compressed)*/
+    weir_sql_ckpt_op *ops;
+    int nops;
+    weir_sql_ckpt_source *sources;
+    int nsources;
+};
+
+/* State files: a writer per operator instance and checkpoint (large buffered writes; close
+ * syncs, or deletes the file when keep is false), and a reader that checks the file's CRC
+ * and hands each record to fn. */
+int weir_sql_state_writer_open(const char *path, weir_sql_state_writer **out, weir_err *err);
+int weir_sql_state_writer_close(weir_sql_state_writer *w, bool keep, uint64_t *bytes, uint64_t *raw,
+                                uint64_t *records, weir_err *err);
+typedef int (*weir_sql_state_record_fn)(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                                        weir_err *err);
+int weir_sql_state_file_read(const char *path, weir_sql_state_record_fn fn, void *arg, weir_err *err);
+/* JSON text of m (free() it); loads dir/_metadata into m (strings in arena). */
+char *weir_sql_meta_encode(const weir_sql_ckpt_meta *m);
+int weir_sql_meta_load(const char *dir, weir_arena *arena, weir_sql_ckpt_meta *m, weir_err *err);
+/* Directories: mkdir -p; fsync of a directory; a file written to a temporary name, synced
+ * and renamed into place (then the directory synced); rm -r; the chk-N numbers under a
+ * job's directory with and without _metadata, ascending (free() both arrays). */
+int weir_sql_mkdirs(const char *path, weir_err *err);
+int weir_sql_fsync_dir(const char *path, weir_err *err);
+int weir_sql_write_file_atomic(const char *dir, const char *name, const void *data, size_t len, weir_err *err);
+void weir_sql_remove_tree(const char *path);
+int weir_sql_list_checkpoints(const char *job_dir, int64_t **complete, int *ncomplete, int64_t **incomplete,
+                              int *nincomplete);
+/* Flink's MemorySize syntax ('2 gb', '512m', '1024'), and "2.1 GB" for messages. */
+bool weir_sql_parse_memory_size(const char *s, int64_t *out);
+void weir_sql_format_bytes(char *buf, size_t cap, int64_t n);
 
 #endif

@@ -3,7 +3,10 @@
  * worker. Senders append batches to the receiving worker's inbox (bounded: a sender waits
  * while it is full, delivering its own inbox meanwhile so two full workers cannot wait on
  * each other); watermarks and the end go to every worker, and a receiver forwards the
- * minimum watermark over the senders that are not idle, and the end once all ended. */
+ * minimum watermark over the senders that are not idle, and the end once all ended.
+ * Checkpoint barriers go to every worker too; a receiver forwards barrier N once every
+ * sender sent it (or ended) and holds back what a sender sent after its barrier until the
+ * worker has finished N (aligned checkpoints, as Flink's). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,13 @@ typedef struct exchange_state {
     bool *sender_idle;
     bool *sender_done;
     int ndone;
+    /* checkpoints: per sender the last barrier it sent, the last barrier forwarded, and
+     * the messages held back (in arrival order) */
+    int64_t *sender_barrier;
+    int64_t barrier_out;
+    weir_sql_xmsg *held, *held_tail;
 } exchange_state;
+
 
 void weir_sql_inbox_init(weir_sql_inbox *in) {
     memset(in, 0, sizeof *in);
@@ -34,7 +43,7 @@ void weir_sql_inbox_init(weir_sql_inbox *in) {
 }
 
 static void msg_free(weir_sql_xmsg *m) {
-    if (m->kind == WEIR_SQL_XMSG_BATCH) weir_sql_batch_free(&m->batch);
+    if ((int)m->kind == WEIR_SQL_XMSG_BATCH) weir_sql_batch_free(&m->batch);
     free(m);
 }
 
@@ -117,7 +126,8 @@ static int exchange_init(weir_sql_op *op, weir_err *err) {
     st->sender_wm = calloc((size_t)nw, sizeof *st->sender_wm);
     st->sender_done = calloc((size_t)nw, sizeof *st->sender_done);
     st->sender_idle = calloc((size_t)nw, sizeof *st->sender_idle);
-    if (!st->staged || !st->sender_wm || !st->sender_done || !st->sender_idle) abort();
+    st->sender_barrier = calloc((size_t)nw, sizeof *st->sender_barrier);
+    if (!st->staged || !st->sender_wm || !st->sender_done || !st->sender_idle || !st->sender_barrier) abort();
     weir_buf_init(&st->key);
     for (int i = 0; i < nw; i++) st->sender_wm[i] = WEIR_SQL_WM_NONE;
     for (int i = 0; i < nw; i++) {
@@ -195,9 +205,36 @@ static int receive_watermark(weir_sql_op *op, int sender, int64_t ts, weir_err *
     return weir_sql_op_watermark_valve(op, st->sender_wm, st->sender_idle, op->worker->job->nworkers, sender, ts, err);
 }
 
+int weir_sql_exchange_barrier(weir_sql_op *op, int64_t n, weir_err *err) {
+    int nw = op->worker->job->nworkers;
+    for (int i = 0; i < nw; i++)
+        if (send_staged(op, i, err) != WEIR_OK || send_msg(op, i, new_msg(op, WEIR_SQL_XMSG_BARRIER, n), err) != WEIR_OK)
+            return WEIR_ERROR;
+    return WEIR_OK;
+}
+
+/* Forwards the newest barrier once every sender that has not ended sent it. */
+static int forward_barrier(weir_sql_op *op, weir_err *err) {
+    exchange_state *st = op->state;
+    int nw = op->worker->job->nworkers;
+    int64_t n = 0;
+    for (int i = 0; i < nw; i++)
+        if (st->sender_barrier[i] > n) n = st->sender_barrier[i];
+    if (n <= st->barrier_out) return WEIR_OK;
+    for (int i = 0; i < nw; i++)
+        if (!st->sender_done[i] && st->sender_barrier[i] < n) return WEIR_OK;
+    st->barrier_out = n;
+    weir_sql_worker_barrier_handled(op->worker, n);
+    if (!op->next) return WEIR_OK;
+    return weir_sql_op_barrier(op->next, op->next_input, n, err);
+}
+
 static int receive(weir_sql_op *op, weir_sql_xmsg *m, weir_err *err) {
     exchange_state *st = op->state;
     switch (m->kind) {
+    case WEIR_SQL_XMSG_BARRIER:
+        if (m->ts > st->sender_barrier[m->sender]) st->sender_barrier[m->sender] = m->ts;
+        return forward_barrier(op, err);
     case WEIR_SQL_XMSG_BATCH: return weir_sql_op_emit(op, &m->batch, err);
     case WEIR_SQL_XMSG_WATERMARK: return receive_watermark(op, m->sender, m->ts, err);
     case WEIR_SQL_XMSG_FINISH:
@@ -205,6 +242,7 @@ static int receive(weir_sql_op *op, weir_sql_xmsg *m, weir_err *err) {
         st->sender_done[m->sender] = true;
         st->ndone++;
         if (receive_watermark(op, m->sender, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
+        if (forward_barrier(op, err) != WEIR_OK) return WEIR_ERROR; /* it waited for this sender */
         if (st->ndone < op->worker->job->nworkers || !op->next) return WEIR_OK;
         return op->next->vt->finish(op->next, op->next_input, err);
     }
@@ -231,6 +269,17 @@ int weir_sql_worker_drain(weir_sql_worker *w, int wait_ms, weir_err *err) {
         next = m->next;
         if (rc == WEIR_OK && !atomic_load(&w->job->stopping)) {
             weir_sql_op *op = w->exchanges[m->exchange];
+            exchange_state *st = op->state;
+            /* aligned: after a sender's barrier, its messages wait until this worker has
+             * finished that checkpoint */
+            if (st->sender_barrier[m->sender] > w->ckpt_released) {
+                m->next = NULL;
+                if (st->held_tail) st->held_tail->next = m;
+                else st->held = m;
+                st->held_tail = m;
+                n++;
+                continue;
+            }
             rc = receive(op, m, err);
         }
         msg_free(m);
@@ -238,6 +287,30 @@ int weir_sql_worker_drain(weir_sql_worker *w, int wait_ms, weir_err *err) {
     }
     w->draining = false;
     return rc == WEIR_OK ? n : WEIR_ERROR;
+}
+
+int weir_sql_exchange_release(weir_sql_op *op, weir_err *err) {
+    exchange_state *st = op->state;
+    if (!st) return WEIR_OK;
+    weir_sql_xmsg *list = st->held;
+    st->held = st->held_tail = NULL;
+    int rc = WEIR_OK;
+    for (weir_sql_xmsg *m = list, *next; m; m = next) {
+        next = m->next;
+        if (rc == WEIR_OK && !atomic_load(&op->worker->job->stopping)) {
+            /* a sender already past the next barrier stays held back */
+            if (st->sender_barrier[m->sender] > op->worker->ckpt_released) {
+                m->next = NULL;
+                if (st->held_tail) st->held_tail->next = m;
+                else st->held = m;
+                st->held_tail = m;
+                continue;
+            }
+            rc = receive(op, m, err);
+        }
+        msg_free(m);
+    }
+    return rc;
 }
 
 bool weir_sql_worker_exchanges_done(const weir_sql_worker *w) {
@@ -256,6 +329,11 @@ static void exchange_free(weir_sql_op *op) {
     free(st->sender_wm);
     free(st->sender_done);
     free(st->sender_idle);
+    free(st->sender_barrier);
+    for (weir_sql_xmsg *m = st->held, *next; m; m = next) {
+        next = m->next;
+        msg_free(m);
+    }
     weir_buf_free(&st->key);
     free(st);
     op->state = NULL;

@@ -280,7 +280,11 @@ static void describe_window_agg(weir_buf *b, const weir_sql_plan *p) {
         outs(b, p->cols[p->nkeys + 3 + a].name);
         outs(b, ", ");
     }
-    outs(b, "start('w$) AS window_start, end('w$) AS window_end, rowtime('w$) AS window_time])");
+    /* a processing-time window's time is proctime('w$), as Flink prints it */
+    bool proctime = p->time_col >= 0 && p->time_col < in->ncols &&
+                    in->cols[p->time_col].type->time_attr == WEIR_SQL_TIME_ATTR_PROCTIME;
+    outs(b, proctime ? "start('w$) AS window_start, end('w$) AS window_end, proctime('w$) AS window_time])"
+                     : "start('w$) AS window_start, end('w$) AS window_end, rowtime('w$) AS window_time])");
 }
 
 void weir_sql_plan_describe(weir_buf *b, const weir_sql_plan *p, bool for_id) {

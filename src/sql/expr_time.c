@@ -1,21 +1,41 @@
 /* expr_time.c — the temporal functions of compiled programs: the current time (read once
  * per batch), Java SimpleDateFormat-style formatting and parsing (DATE_FORMAT, TO_TIMESTAMP,
  * TO_DATE, UNIX_TIMESTAMP, FROM_UNIXTIME), EXTRACT, TIMESTAMPADD/DIFF, FLOOR/CEIL(t TO
- * unit), and the local time zone (the process's TZ, Flink's default session zone) that
- * TIMESTAMP_LTZ values are shown and converted in. */
+ * unit), and the session time zone ('table.local-time-zone'; the process's TZ by default)
+ * that TIMESTAMP_LTZ values are shown, converted and windowed in. */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sql/eval_internal.h"
+#include "sql/window_internal.h" /* weir_sql_time_zone_* */
 
 #define US_PER_DAY 86400000000LL
 
-/* ---- the local time zone ------------------------------------------------------------ */
+/* ---- the local time zone ------------------------------------------------------------
+ * 'table.local-time-zone' (Flink's session zone): TIMESTAMP_LTZ values are instants (UTC
+ * micros) shown, converted to TIMESTAMP and windowed in it; TIMESTAMP is zone-less.
+ * weir_sql_time_zone_set applies a job's zone at its start, for the whole process: a fixed
+ * offset ('UTC', 'GMT+08:00', '+05:30') is kept here, while a region ('Asia/Shanghai')
+ * sets the process's TZ, because glibc reads zone rules only through TZ (localtime_r). So
+ * two jobs of one process with different region zones would share the last one applied.
+ * 'default' (Flink's default) is the process's zone as it was at start. */
+
+enum { ZONE_PROCESS, ZONE_FIXED };
+static atomic_int zone_mode = ZONE_PROCESS;
+static _Atomic int64_t zone_fixed_sec;
+static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+static char zone_applied[128];     /* the region in TZ now ("" : the process's own) */
+static char *zone_original;        /* TZ as the process had it (NULL: unset), saved once */
+static bool zone_saved;
 
 static int64_t offset_at_utc_sec(int64_t utc_sec) {
+    if (atomic_load_explicit(&zone_mode, memory_order_relaxed) == ZONE_FIXED)
+        return atomic_load_explicit(&zone_fixed_sec, memory_order_relaxed);
     time_t t = (time_t)utc_sec;
     struct tm tm;
     if (!localtime_r(&t, &tm)) return 0;
@@ -34,6 +54,91 @@ int64_t weir_sql_tz_local_to_utc_us(int64_t local_us) {
     int64_t off2 = offset_at_utc_sec(local_sec - off1);
     int64_t off = offset_at_utc_sec(local_sec - off2) == off2 ? off2 : off1;
     return local_us - off * 1000000;
+}
+
+/* 'UTC', 'GMT', 'UT', 'Z', optionally followed (or replaced) by an offset: +h, +hh,
+ * +hh:mm, +hhmm (java.time's ZoneId forms), at most 18 hours. */
+static bool parse_fixed_zone(const char *s, int64_t *sec) {
+    if (!strncmp(s, "UTC", 3) || !strncmp(s, "GMT", 3)) s += 3;
+    else if (!strncmp(s, "UT", 2)) s += 2;
+    else if (!strcmp(s, "Z")) s += 1;
+    else if (*s != '+' && *s != '-') return false;
+    *sec = 0;
+    if (!*s) return true;
+    if (*s != '+' && *s != '-') return false;
+    int sign = *s++ == '-' ? -1 : 1;
+    int digits[4], n = 0;
+    bool colon = false;
+    for (; *s; s++) {
+        if (*s == ':' && n == 2 && !colon) {
+            colon = true;
+            continue;
+        }
+        if (!isdigit((unsigned char)*s) || n == 4) return false;
+        digits[n++] = *s - '0';
+    }
+    int h, m = 0;
+    if (n == 1 && !colon) h = digits[0];
+    else if (n == 2 && !colon) h = digits[0] * 10 + digits[1];
+    else if (n == 4) {
+        h = digits[0] * 10 + digits[1];
+        m = digits[2] * 10 + digits[3];
+    } else return false;
+    if (h > 18 || m > 59 || (h == 18 && m > 0)) return false;
+    *sec = sign * (h * 3600 + m * 60);
+    return true;
+}
+
+/* A region of the tz database: a file under TZDIR (/usr/share/zoneinfo) in the TZif format. */
+static bool region_exists(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof zone_applied || name[0] == '/' || strstr(name, "..")) return false;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("/_+-", *c)) return false;
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    char magic[4] = {0};
+    bool ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    fclose(f);
+    return ok;
+}
+
+int weir_sql_time_zone_check(const char *zone, weir_err *err) {
+    int64_t sec;
+    if (!zone || !strcmp(zone, "default") || parse_fixed_zone(zone, &sec) || region_exists(zone)) return WEIR_OK;
+    return weir_err_set(err, "'table.local-time-zone' = '%s' is not a time zone: give a region of the tz database (e.g. "
+                             "'Asia/Shanghai', 'America/Los_Angeles'), 'UTC', an offset such as 'GMT+08:00', or 'default'",
+                        zone);
+}
+
+int weir_sql_time_zone_set(const char *zone, weir_err *err) {
+    if (weir_sql_time_zone_check(zone, err) != WEIR_OK) return WEIR_ERROR;
+    int64_t sec;
+    if (zone && strcmp(zone, "default") != 0 && parse_fixed_zone(zone, &sec)) {
+        atomic_store(&zone_fixed_sec, sec);
+        atomic_store(&zone_mode, ZONE_FIXED);
+        return WEIR_OK;
+    }
+    const char *region = zone && strcmp(zone, "default") != 0 ? zone : "";
+    pthread_mutex_lock(&zone_lock);
+    if (strcmp(region, zone_applied) != 0) {
+        if (!zone_saved) {
+            const char *tz = getenv("TZ");
+            zone_original = tz ? strdup(tz) : NULL;
+            zone_saved = true;
+        }
+        if (*region) setenv("TZ", region, 1);
+        else if (zone_original) setenv("TZ", zone_original, 1);
+        else unsetenv("TZ");
+        tzset();
+        snprintf(zone_applied, sizeof zone_applied, "%s", region);
+    }
+    atomic_store(&zone_mode, ZONE_PROCESS);
+    pthread_mutex_unlock(&zone_lock);
+    return WEIR_OK;
 }
 
 /* ---- functions ---------------------------------------------------------------------- */

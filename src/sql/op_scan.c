@@ -10,7 +10,8 @@
  * of the minimum) until rows come again; an ended reader is at the end of time, so a
  * bounded source's end fires every open window. Each split's watermark and idleness are
  * also published (relaxed atomics in the node's shared state) for
- * weir_sql_session_watermarks. */
+ * weir_sql_session_watermarks. A checkpoint records each split's watermark, and a restored
+ * job starts each split from it (weir_sql_op_shared.restore_wm). */
 #include <stdlib.h>
 
 #include "sql/window_internal.h"
@@ -29,6 +30,8 @@ typedef struct scan_state {
     scan_sub *subs;
     int nsubs;
 } scan_state;
+
+static void publish(weir_sql_op *op, const scan_sub *s);
 
 static int scan_init(weir_sql_op *op, weir_err *err) {
     scan_state *st = calloc(1, sizeof *st);
@@ -51,6 +54,14 @@ static int scan_init(weir_sql_op *op, weir_err *err) {
             st->subs[w->readers[r].sub].split = w->readers[r].splits[0];
     const weir_sql_plan *p = op->plan;
     if (!w->job->event_time || !p->watermark) return WEIR_OK;
+    const weir_sql_op_shared *sh = op->shared;
+    for (int k = 0; k < st->nsubs && sh->restore_wm; k++) {
+        scan_sub *s = &st->subs[k];
+        if (s->split >= 0 && s->split < sh->nsplits && sh->restore_wm[s->split] != WEIR_SQL_WM_NONE) {
+            s->max = sh->restore_wm[s->split];
+            publish(op, s);
+        }
+    }
     weir_sql_bexpr *e = p->watermark;
     if (weir_sql_program_compile(NULL, &e, 1, p->cols, p->ncols, &st->prog, err) != WEIR_OK) {
         st->prog = NULL;
@@ -107,6 +118,13 @@ static void publish(weir_sql_op *op, const scan_sub *s) {
 }
 
 static scan_sub *sub_of(scan_state *st, int sub) { return &st->subs[sub >= 0 && sub < st->nsubs ? sub : 0]; }
+
+bool weir_sql_scan_split_wm(weir_sql_op *scan, int sub, int64_t *wm) {
+    scan_state *st = scan->state;
+    if (!st || !st->prog) return false;
+    *wm = sub_of(st, sub)->max;
+    return true;
+}
 
 static int scan_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_err *err) {
     scan_state *st = op->state;

@@ -1,102 +1,22 @@
 /* op_window_agg.c — window aggregation over TUMBLE, HOP, CUMULATE and SESSION windows of
- * an event-time column: each worker keeps, per open window, a hash table of its groups (the
- * key columns' bytes) with one accumulator per aggregate (COUNT, COUNT(DISTINCT), SUM,
- * MIN, MAX, AVG, LISTAGG, FIRST_VALUE, LAST_VALUE, each with an optional FILTER), fed by the keyed exchange so a key lives
- * on one worker; SESSION windows are kept per key instead and merge (with their
- * COUNT(DISTINCT) sets) as rows bridge them. A window fires (its rows are emitted, +I, and its state dropped) when the
- * watermark passes its end; a row whose earliest window has already fired is late: it is
- * counted in the job's late_rows and not aggregated (as Flink's slicing window operator
- * drops it). Input columns (the planner's pre-CALC): 0 the rowtime, then the keys, then
- * the aggregates' arguments and FILTERs; output: keys, window_start, window_end,
- * window_time, aggregates. */
-#include <stdlib.h>
-#include <string.h>
+ * an event-time (rowtime) or processing-time (PROCTIME()) column: each worker keeps, per
+ * open window, a hash table of its groups (the key columns' bytes) with one accumulator
+ * per aggregate (COUNT, SUM, MIN, MAX, AVG, the first five also over DISTINCT values,
+ * LISTAGG, FIRST_VALUE, LAST_VALUE, each with an optional FILTER), fed by the keyed
+ * exchange so a key lives on one worker. HOP and CUMULATE keep slices of the slide (step)
+ * and merge them into windows as they fire (Flink's slicing); SESSION windows are kept per
+ * key and merge (with their DISTINCT sets) as rows bridge them. A window fires (its rows are
+ * emitted, +I, and its state dropped) when the watermark passes its end, or for processing
+ * time when the clock does (tick); a row whose earliest window has already fired is late:
+ * counted in the job's late_rows, not aggregated (as Flink's slicing window operator drops
+ * it), and written to the source table's 'errors.dead-letter-topic' when it has one. Over a
+ * TIMESTAMP_LTZ time column windows align to the session time zone. The state snapshots
+ * and restores by key (op_window_state.c). Input columns (the planner's pre-CALC): 0 the
+ * time column, then the keys, then the aggregates' arguments and FILTERs; output: keys,
+ * window_start, window_end, window_time, aggregates. */
+#include "sql/op_window_internal.h"
 
-#include "sql/window_internal.h"
-
-typedef struct acc {
-    int64_t cnt;              /* COUNT; SUM/AVG/MIN/MAX: non-NULL values seen */
-    int64_t i;
-    double f;
-    __int128 d;
-    char *s;                  /* MIN/MAX/FIRST/LAST of strings, LISTAGG's list (malloc'ed) */
-    size_t slen, scap;
-    int64_t seq;              /* FIRST/LAST_VALUE: the kept value's arrival number; LISTAGG:
-                               * the first value's (orders lists when sessions merge) */
-} acc;
-
-typedef struct window {
-    int64_t start, end;       /* microseconds */
-    /* its groups: each a key of the worker's key table (group_key[g]), found through an
-     * open-addressing map from key number to group number ((key + 1) << 32 | group) */
-    uint64_t *slots;
-    size_t nslots;
-    int *group_key;
-    int ngroups;
-    acc *accs;                /* ngroups × naggs */
-    int cap;                  /* groups group_key and accs have room for */
-    weir_sql_keytab distinct; /* COUNT(DISTINCT): (group, aggregate, value) seen */
-    bool has_distinct;
-} window;
-
-enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_LISTAGG, AGG_FIRST, AGG_LAST };
-
-typedef struct agg_info {
-    const char *fn;
-    int kind;                 /* AGG_*: fn, decided once (the per-row path compares ints) */
-    int arg;                  /* input column, -1 for COUNT(*) */
-    int filter;               /* input column, -1 without FILTER */
-    bool distinct;
-    const char *sep;          /* LISTAGG's separator */
-    size_t seplen;
-    int in_class;
-    bool in_decimal;
-    int in_scale;
-    const weir_sql_ltype *out_type;
-} agg_info;
-
-typedef struct wagg_state {
-    window *wins;             /* the open windows */
-    int nwins, capwins;
-    weir_sql_keytab win_index; /* (start, end) -> index into wins, rebuilt after each firing */
-    struct { int64_t start, end; int index; } win_cache[64]; /* recent lookups (index -1: none) */
-    int64_t wm;
-    agg_info *aggs;
-    weir_sql_batch out;
-    bool has_out;
-    weir_buf key, dkey;
-    bool any_distinct;        /* some aggregate is COUNT(DISTINCT) */
-    int64_t seq;              /* rows accumulated so far: the arrival order of FIRST/LAST_VALUE */
-    int *key_cols;
-    /* the group keys of the open windows, each once (a row is hashed once, however many
-     * windows it goes into); compacted when it holds many keys of fired windows */
-    weir_sql_keytab keys;
-    int64_t live_groups;      /* groups over all open windows */
-    /* SESSION: per key (its bytes in skeys), its open sessions; the smallest end of all */
-    weir_sql_keytab skeys;
-    struct session_list *slists;
-    int capslists;
-    int64_t min_end;
-} wagg_state;
-
-/* A session window of one key: [start, end) grows as rows within the gap come. */
-typedef struct session {
-    int64_t start, end;       /* microseconds */
-    acc *accs;                /* naggs */
-    int64_t seq;              /* the arrival number of its first row */
-    weir_sql_keytab *distinct; /* COUNT(DISTINCT): (0, aggregate, value) seen; NULL without */
-    bool merging;             /* add_to_session: touched by the new row's session */
-} session;
-
-typedef struct session_list {
-    session *s;
-    int n, cap;
-} session_list;
-
-static int64_t floor_mod(int64_t a, int64_t m) {
-    int64_t r = a % m;
-    return r < 0 ? r + m : r;
-}
+static const weir_sql_table *dlq_source_of(const weir_sql_plan *p);
 
 static void cache_clear(wagg_state *st) {
     for (int k = 0; k < 64; k++) st->win_cache[k].index = -1;
@@ -110,6 +30,16 @@ static int wagg_init(weir_sql_op *op, weir_err *err) {
     const weir_sql_plan *in = p->inputs[0];
     st->wm = WEIR_SQL_WM_NONE;
     st->min_end = INT64_MAX;
+    st->proctime = in->cols[p->time_col].type->time_attr == WEIR_SQL_TIME_ATTR_PROCTIME;
+    st->ltz = in->cols[p->time_col].type->kind == WEIR_SQL_TYPE_TIMESTAMP_LTZ;
+    st->tz_bucket = INT64_MIN;
+    st->hop_done = INT64_MIN;
+    st->slicing = strcmp(p->window_fn, "HOP") == 0 || strcmp(p->window_fn, "CUMULATE") == 0;
+    for (int a = 0; a < p->naggs; a++)
+        if (strcmp(p->aggs[a]->fn, "LISTAGG") == 0) st->slicing = false;
+    weir_arena_init(&st->dlq_arena, 0);
+    weir_buf_init(&st->dlq_buf);
+    if ((st->dlq_source = dlq_source_of(in))) st->dlq_topic = weir_sql_table_option(st->dlq_source, "errors.dead-letter-topic");
     cache_clear(st);
     weir_sql_keytab_init(&st->keys);
     weir_sql_keytab_init(&st->skeys);
@@ -142,6 +72,7 @@ static int wagg_init(weir_sql_op *op, weir_err *err) {
             ai->in_class = weir_sql_value_class(t);
             ai->in_decimal = t->kind == WEIR_SQL_TYPE_DECIMAL;
             ai->in_scale = t->scale;
+            if (ai->in_class == WEIR_SQL_CLASS_STR) st->any_str = true;
         }
     }
     if (weir_sql_batch_init(&st->out, p->cols, p->ncols, 256, err) != WEIR_OK) return WEIR_ERROR;
@@ -149,10 +80,21 @@ static int wagg_init(weir_sql_op *op, weir_err *err) {
     return WEIR_OK;
 }
 
+/* The zone's offset (ms) at UTC time utc_ms: 0 unless the time column is TIMESTAMP_LTZ. */
+static int64_t zone_offset_ms(wagg_state *st, int64_t utc_ms) {
+    if (!st->ltz) return 0;
+    int64_t bucket = utc_ms >= 0 ? utc_ms / 900000 : -((-utc_ms + 899999) / 900000);
+    if (bucket != st->tz_bucket) {
+        st->tz_bucket = bucket;
+        st->tz_off_ms = (weir_sql_tz_utc_to_local_us(bucket * 900000 * 1000) - bucket * 900000 * 1000) / 1000;
+    }
+    return st->tz_off_ms;
+}
+
 /* The open window [start, end), made when absent. A HOP or CUMULATE job may hold many
  * windows open at once (size / slide of them, and more with out-of-order rows), so they
  * are found through a hash index rather than a scan. */
-static window *window_of(wagg_state *st, int64_t start, int64_t end, int naggs) {
+window *weir_sql_wagg_window_of(wagg_state *st, int64_t start, int64_t end, int naggs) {
     unsigned c = (unsigned)((uint64_t)(start / 1000) * 31u + (uint64_t)(end / 1000)) & 63u;
     if (st->win_cache[c].index >= 0 && st->win_cache[c].start == start && st->win_cache[c].end == end)
         return &st->wins[st->win_cache[c].index];
@@ -172,6 +114,7 @@ static window *window_of(wagg_state *st, int64_t start, int64_t end, int naggs) 
     memset(w, 0, sizeof *w);
     w->start = start;
     w->end = end;
+    w->fire = st->ltz ? weir_sql_tz_local_to_utc_us(end) : end;
     weir_sql_keytab_init(&w->distinct);
     (void)naggs;
     return w;
@@ -196,7 +139,8 @@ static void map_insert(uint64_t *slots, size_t nslots, int key, int g) {
     slots[s] = ((uint64_t)(key + 1) << 32) | (uint32_t)g;
 }
 
-static void map_rebuild(window *w, size_t nslots) {
+static void map_rebuild(wagg_state *st, window *w, size_t nslots) {
+    st->var_bytes += (int64_t)((nslots - w->nslots) * sizeof *w->slots);
     free(w->slots);
     w->slots = calloc(nslots, sizeof *w->slots);
     if (!w->slots) abort();
@@ -205,8 +149,8 @@ static void map_rebuild(window *w, size_t nslots) {
 }
 
 /* The window's group for key number `key`, made (with zeroed accumulators) when absent. */
-static int group_of(window *w, int key, int naggs) {
-    if ((size_t)(w->ngroups + 1) * 2 > w->nslots) map_rebuild(w, w->nslots ? w->nslots * 2 : 16);
+int weir_sql_wagg_group_of(wagg_state *st, window *w, int key, int naggs) {
+    if ((size_t)(w->ngroups + 1) * 2 > w->nslots) map_rebuild(st, w, w->nslots ? w->nslots * 2 : 16);
     size_t s = key_slot(key, w->nslots);
     uint64_t want = (uint64_t)(key + 1) << 32;
     while (w->slots[s]) {
@@ -220,6 +164,7 @@ static int group_of(window *w, int key, int naggs) {
         w->group_key = realloc(w->group_key, (size_t)cap * sizeof *w->group_key);
         if (!w->accs || !w->group_key) abort();
         memset(w->accs + (size_t)w->cap * na, 0, (size_t)(cap - w->cap) * na * sizeof *w->accs);
+        st->var_bytes += (int64_t)((size_t)(cap - w->cap) * (na * sizeof *w->accs + sizeof *w->group_key));
         w->cap = cap;
     }
     int g = w->ngroups++;
@@ -240,7 +185,7 @@ static void compact_keys(wagg_state *st) {
             const uint8_t *key = weir_sql_keytab_key(&st->keys, w->group_key[g], &len);
             w->group_key[g] = weir_sql_keytab_put(&nk, key, len, NULL);
         }
-        if (w->nslots) map_rebuild(w, w->nslots);
+        if (w->nslots) map_rebuild(st, w, w->nslots);
     }
     weir_sql_keytab_free(&st->keys);
     st->keys = nk;
@@ -267,7 +212,7 @@ static void append_str(acc *x, const char *sep, size_t seplen, const char *v, si
 }
 
 /* Adds one row to a group's accumulators (accs: naggs of them); distinct holds the
- * COUNT(DISTINCT) values seen, g the group's number in it. */
+ * DISTINCT aggregates' values seen, g the group's number in it. */
 static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int g, const weir_sql_batch *b, int row,
                        int naggs) {
     st->seq++;
@@ -280,16 +225,18 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
             continue;
         }
         if (weir_sql_batch_is_null(b, ai->arg, row)) continue;
+        /* DISTINCT: a value counts the first time the group sees it (MIN and MAX are the
+         * same either way and keep no set) */
+        if (ai->distinct && distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) {
+            st->dkey.len = 0;
+            int32_t ga[2] = {g, a};
+            weir_buf_append(&st->dkey, ga, sizeof ga);
+            weir_sql_row_key(&st->dkey, b, row, &ai->arg, 1);
+            bool added = false;
+            weir_sql_keytab_put(distinct, st->dkey.data, st->dkey.len, &added);
+            if (!added) continue;
+        }
         if (ai->kind == AGG_COUNT) {
-            if (ai->distinct && distinct) {
-                st->dkey.len = 0;
-                int32_t ga[2] = {g, a};
-                weir_buf_append(&st->dkey, ga, sizeof ga);
-                weir_sql_row_key(&st->dkey, b, row, &ai->arg, 1);
-                bool added = false;
-                weir_sql_keytab_put(distinct, st->dkey.data, st->dkey.len, &added);
-                if (!added) continue;
-            }
             x->cnt++;
             continue;
         }
@@ -340,6 +287,7 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
                 if (!x->s) abort();
                 memcpy(x->s, v.ptr, n);
                 x->slen = n;
+                x->scap = n + 1;
             }
             break;
         }
@@ -355,11 +303,15 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
 
 static int add_to_window(wagg_state *st, const weir_sql_plan *p, int key, int64_t start, int64_t end,
                          const weir_sql_batch *b, int row) {
-    window *w = window_of(st, start, end, p->naggs);
+    window *w = weir_sql_wagg_window_of(st, start, end, p->naggs);
     int before = w->ngroups;
-    int g = group_of(w, key, p->naggs);
+    int g = weir_sql_wagg_group_of(st, w, key, p->naggs);
     st->live_groups += w->ngroups - before;
-    accumulate(st, &w->accs[(size_t)g * (size_t)p->naggs], &w->distinct, g, b, row, p->naggs);
+    acc *accs = &w->accs[(size_t)g * (size_t)p->naggs];
+    int64_t was = (st->any_str ? str_bytes(accs, p->naggs) : 0) + (st->any_distinct ? keytab_bytes(&w->distinct) : 0);
+    accumulate(st, accs, &w->distinct, g, b, row, p->naggs);
+    if (st->any_str || st->any_distinct)
+        st->var_bytes += (st->any_str ? str_bytes(accs, p->naggs) : 0) + (st->any_distinct ? keytab_bytes(&w->distinct) : 0) - was;
     return WEIR_OK;
 }
 
@@ -377,15 +329,15 @@ static void take_value(acc *x, acc *y) {
     y->slen = y->scap = 0;
 }
 
-/* Folds accumulators from into into (merging two sessions); COUNT(DISTINCT) is left to
- * merge_sessions, which merges the sets of values. FIRST/LAST_VALUE keep the value that
+/* Folds accumulators from into into (merging two sessions); DISTINCT COUNT, SUM and AVG
+ * are left to merge_sessions, which merges the sets of values. FIRST/LAST_VALUE keep the value that
  * arrived first/last; LISTAGG joins the two lists, the one whose first value arrived first
  * in front (within each session the values stay in arrival order). */
 static void merge_accs(const wagg_state *st, acc *into, acc *from, int naggs) {
     for (int a = 0; a < naggs; a++) {
         const agg_info *ai = &st->aggs[a];
         acc *x = &into[a], *y = &from[a];
-        if (ai->distinct) continue;
+        if (ai->distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) continue; /* merge_sessions: by value */
         if (ai->kind == AGG_FIRST || ai->kind == AGG_LAST || ai->kind == AGG_LISTAGG) {
             if (y->cnt == 0) continue;
             if (x->cnt == 0) take_value(x, y);
@@ -446,8 +398,30 @@ static void free_session(session *s, int naggs) {
     }
 }
 
-/* Folds session from into into and frees from: accumulators, then the COUNT(DISTINCT)
- * sets (each value new to into's set counts once more). */
+/* A DISTINCT value new to a merged session's set (its weir_sql_row_key bytes: a present
+ * flag, then the value) into a COUNT, SUM or AVG accumulator. */
+static void add_distinct_value(const agg_info *ai, acc *x, const uint8_t *p) {
+    x->cnt++;
+    if (ai->kind == AGG_COUNT) return;
+    p++;
+    if (ai->in_class == WEIR_SQL_CLASS_I128) {
+        __int128 v;
+        memcpy(&v, p, sizeof v);
+        x->d += v;
+    } else if (ai->in_class == WEIR_SQL_CLASS_F64) {
+        double v;
+        memcpy(&v, p, sizeof v);
+        x->f += v;
+    } else {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        if (ai->in_decimal) x->d += v;
+        else x->i = (int64_t)((uint64_t)x->i + (uint64_t)v);
+    }
+}
+
+/* Folds session from into into and frees from: accumulators, then the DISTINCT sets (each
+ * value new to into's set counts once more). */
 static void merge_sessions(const wagg_state *st, session *into, session *from, int naggs) {
     merge_accs(st, into->accs, from->accs, naggs);
     if (into->distinct && from->distinct) {
@@ -458,18 +432,15 @@ static void merge_sessions(const wagg_state *st, session *into, session *from, i
             weir_sql_keytab_put(into->distinct, key, len, &added);
             int32_t ga[2];
             memcpy(ga, key, sizeof ga); /* (group, aggregate): see accumulate */
-            if (added) into->accs[ga[1]].cnt++;
+            if (added) add_distinct_value(&st->aggs[ga[1]], &into->accs[ga[1]], key + sizeof ga);
         }
     }
     free_session(from, naggs);
 }
 
-/* A row of a SESSION window aggregation: its own window [ts, ts + gap) merges with every
- * open session of its key that it touches (Flink's TimeWindow.intersects: ends included). */
-static void add_to_session(wagg_state *st, const weir_sql_plan *p, int64_t start, int64_t end, const weir_sql_batch *b,
-                           int row) {
-    bool added = false;
-    int k = weir_sql_keytab_put(&st->skeys, st->key.data, st->key.len, &added);
+/* The session list of a key (its bytes), made empty when absent. */
+session_list *weir_sql_wagg_slist_of(wagg_state *st, const void *key, size_t len) {
+    int k = weir_sql_keytab_put(&st->skeys, key, len, NULL);
     if (k >= st->capslists) {
         int cap = st->capslists ? st->capslists * 2 : 64;
         while (cap <= k) cap *= 2;
@@ -478,7 +449,15 @@ static void add_to_session(wagg_state *st, const weir_sql_plan *p, int64_t start
         memset(st->slists + st->capslists, 0, (size_t)(cap - st->capslists) * sizeof *st->slists);
         st->capslists = cap;
     }
-    session_list *l = &st->slists[k];
+    return &st->slists[k];
+}
+
+/* A row of a SESSION window aggregation: its own window [ts, ts + gap) merges with every
+ * open session of its key that it touches (Flink's TimeWindow.intersects: ends included). */
+static void add_to_session(wagg_state *st, const weir_sql_plan *p, int64_t start, int64_t end, const weir_sql_batch *b,
+                           int row) {
+    session_list *l = weir_sql_wagg_slist_of(st, st->key.data, st->key.len);
+    int64_t was = slist_bytes(l, p->naggs);
     session cur = {.start = start, .end = end, .accs = calloc((size_t)(p->naggs ? p->naggs : 1), sizeof(acc))};
     if (!cur.accs) abort();
     if (st->any_distinct) {
@@ -532,6 +511,37 @@ static void add_to_session(wagg_state *st, const weir_sql_plan *p, int64_t start
     }
     l->s[l->n++] = cur;
     if (cur.end < st->min_end) st->min_end = cur.end;
+    st->var_bytes += slist_bytes(l, p->naggs) - was;
+}
+
+/* Drops the keys whose sessions have all fired, when they are most of the table: the
+ * table and the lists are rebuilt with the live keys only (renumbered in their order). */
+static void compact_session_keys(wagg_state *st) {
+    int live = 0;
+    for (int k = 0; k < st->skeys.n; k++) live += st->slists[k].n > 0;
+    if (live * 2 > st->skeys.n) return;
+    weir_sql_keytab nk;
+    weir_sql_keytab_init(&nk);
+    int cap = 64;
+    while (cap < live) cap *= 2;
+    session_list *nl = calloc((size_t)cap, sizeof *nl);
+    if (!nl) abort();
+    for (int k = 0; k < st->skeys.n; k++) {
+        session_list *l = &st->slists[k];
+        if (l->n == 0) {
+            st->var_bytes -= (int64_t)((size_t)l->cap * sizeof *l->s);
+            free(l->s);
+            continue;
+        }
+        size_t len;
+        const uint8_t *key = weir_sql_keytab_key(&st->skeys, k, &len);
+        nl[weir_sql_keytab_put(&nk, key, len, NULL)] = *l;
+    }
+    free(st->slists);
+    st->slists = nl;
+    st->capslists = cap;
+    weir_sql_keytab_free(&st->skeys);
+    st->skeys = nk;
 }
 
 typedef struct fired_session {
@@ -568,11 +578,18 @@ static int fire_sessions(weir_sql_op *op, int64_t wm, weir_err *err) {
                 }
                 f[nf].key = k;
                 f[nf++].s = l->s[i];
+                st->var_bytes -= session_bytes(&l->s[i], p->naggs);
                 l->s[i] = l->s[--l->n];
                 continue;
             }
             if (l->s[i].end < min_end) min_end = l->s[i].end;
             i++;
+        }
+        if (l->n == 0 && l->cap > 0) { /* a key with no open session holds no array */
+            st->var_bytes -= (int64_t)((size_t)l->cap * sizeof *l->s);
+            free(l->s);
+            l->s = NULL;
+            l->cap = 0;
         }
     }
     st->min_end = min_end;
@@ -583,8 +600,13 @@ static int fire_sessions(weir_sql_op *op, int64_t wm, weir_err *err) {
         size_t klen;
         const uint8_t *key = weir_sql_keytab_key(&st->skeys, f[k].key, &klen);
         weir_sql_row_key_store(&st->out, row, 0, key, klen, p->nkeys);
-        weir_sql_batch_set_i64(&st->out, p->nkeys, row, f[k].s.start);
-        weir_sql_batch_set_i64(&st->out, p->nkeys + 1, row, f[k].s.end);
+        int64_t start = f[k].s.start, end = f[k].s.end;
+        if (st->ltz) { /* window_start and window_end are local TIMESTAMPs */
+            start = weir_sql_tz_utc_to_local_us(start);
+            end = weir_sql_tz_utc_to_local_us(end);
+        }
+        weir_sql_batch_set_i64(&st->out, p->nkeys, row, start);
+        weir_sql_batch_set_i64(&st->out, p->nkeys + 1, row, end);
         weir_sql_batch_set_i64(&st->out, p->nkeys + 2, row, f[k].s.end - 1000);
         for (int a = 0; a < p->naggs; a++) store_result(&st->out, p->nkeys + 3 + a, row, &st->aggs[a], &f[k].s.accs[a]);
         if (st->out.nrows >= WEIR_SQL_READ_ROWS) rc = flush_out(op, st, err);
@@ -592,7 +614,237 @@ static int fire_sessions(weir_sql_op *op, int64_t wm, weir_err *err) {
     if (rc == WEIR_OK) rc = flush_out(op, st, err);
     for (int k = 0; k < nf; k++) free_session(&f[k].s, p->naggs);
     free(f);
+    if (st->skeys.n > 1024) compact_session_keys(st);
     return rc;
+}
+
+/* ---- late rows to the dead-letter topic ---------------------------------------------------
+ * With 'errors.dead-letter-topic' on the source table the window's event time comes from,
+ * each late row goes there (as bad records do from the kafka source) instead of only being
+ * counted. The engine does not speak Kafka: the rows are written through the registered
+ * 'kafka' connector's sink, on a table made here: the window's input columns (its time
+ * column, keys and aggregate arguments) in the 'json' format, the record timestamp as the
+ * row's event time and headers saying why (__weir.errors.*; the partition and offset are
+ * not known after the exchange, so those two headers are left out). */
+
+/* The SCAN under the window whose table has a WATERMARK and a dead-letter topic. */
+static const weir_sql_table *dlq_source_of(const weir_sql_plan *p) {
+    if (p->kind == WEIR_SQL_PLAN_SCAN)
+        return p->table && p->table->watermark_column >= 0 && weir_sql_table_option(p->table, "errors.dead-letter-topic")
+                   ? p->table
+                   : NULL;
+    for (int k = 0; k < p->ninputs; k++) {
+        const weir_sql_table *t = dlq_source_of(p->inputs[k]);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+static void add_option(weir_sql_option *opts, int *n, const char *key, const char *value) {
+    opts[*n].key = key;
+    opts[*n].value = value;
+    (*n)++;
+}
+
+/* Opens this instance's dead-letter sink and writer (the first late row). */
+static int dlq_open(weir_sql_op *op, weir_err *err) {
+    wagg_state *st = op->state;
+    weir_sql_job *job = op->worker->job;
+    const weir_sql_plan *in = op->plan->inputs[0];
+    weir_arena *a = &st->dlq_arena;
+    st->dlq_conn = weir_sql_find_connector("kafka");
+    if (!st->dlq_conn || !st->dlq_conn->sink)
+        return weir_err_set(err, "table '%s': late rows cannot go to the dead-letter topic '%s': the 'kafka' connector is "
+                                 "not available",
+                            st->dlq_source->name, st->dlq_topic);
+    weir_sql_table *t = weir_arena_alloc(a, sizeof *t);
+    t->name = weir_arena_sprintf(a, "%s (late rows)", st->dlq_source->name);
+    t->watermark_column = -1;
+    int ncols = in->ncols + 2;
+    t->columns = weir_arena_alloc(a, sizeof *t->columns * (size_t)ncols);
+    for (int c = 0; c < in->ncols; c++) {
+        weir_sql_table_column *col = &t->columns[c];
+        const char *name = in->cols[c].name ? in->cols[c].name : "f";
+        for (int j = 0; j < c; j++) /* JSON object keys must differ */
+            if (strcmp(t->columns[j].name, name) == 0) {
+                name = weir_arena_sprintf(a, "%s_%d", name, c);
+                break;
+            }
+        col->name = name;
+        col->kind = WEIR_SQL_COLUMN_PHYSICAL;
+        col->type = weir_sql_ltype_with_null(weir_sql_ltype_materialize(*in->cols[c].type), false);
+    }
+    weir_sql_table_column *tc = &t->columns[in->ncols], *hc = &t->columns[in->ncols + 1];
+    tc->name = "__weir_timestamp";
+    tc->kind = WEIR_SQL_COLUMN_METADATA;
+    tc->metadata_key = "timestamp";
+    tc->type = weir_sql_ltype_make(WEIR_SQL_TYPE_TIMESTAMP_LTZ, 3, 0, false);
+    hc->name = "__weir_headers";
+    hc->kind = WEIR_SQL_COLUMN_METADATA;
+    hc->metadata_key = "headers";
+    hc->type = weir_sql_ltype_make(WEIR_SQL_TYPE_MAP, 0, 0, false);
+    weir_sql_ltype *kv = weir_arena_alloc(a, 2 * sizeof *kv);
+    kv[0] = weir_sql_ltype_make(WEIR_SQL_TYPE_VARCHAR, WEIR_SQL_MAX_LENGTH, 0, false);
+    kv[1] = weir_sql_ltype_make(WEIR_SQL_TYPE_VARBINARY, WEIR_SQL_MAX_LENGTH, 0, false);
+    hc->type.elem = &kv[0];
+    hc->type.value = &kv[1];
+    t->ncolumns = ncols;
+    /* options: the topic, json, and the source's client properties that a producer shares
+     * with its consumer (bootstrap servers, client id, security) */
+    weir_sql_option *opts = weir_arena_alloc(a, sizeof *opts * (size_t)(st->dlq_source->noptions + 4));
+    int n = 0;
+    add_option(opts, &n, "connector", "kafka");
+    add_option(opts, &n, "topic", st->dlq_topic);
+    add_option(opts, &n, "format", "json");
+    static const char *const props[] = {"properties.bootstrap.servers", "properties.client.id", "properties.security.",
+                                        "properties.sasl.", "properties.ssl.", NULL};
+    for (int k = 0; k < st->dlq_source->noptions; k++)
+        for (int j = 0; props[j]; j++)
+            if (strncmp(st->dlq_source->options[k].key, props[j], strlen(props[j])) == 0) {
+                add_option(opts, &n, st->dlq_source->options[k].key, st->dlq_source->options[k].value);
+                break;
+            }
+    t->options = opts;
+    t->noptions = n;
+    st->dlq_table = t;
+    weir_sql_conn_ctx ctx = {.table = t, .needed = NULL, .nworkers = job->nworkers, .job = job};
+    if (st->dlq_conn->sink->open(&ctx, &st->dlq_sink, err) != WEIR_OK) {
+        st->dlq_sink = NULL;
+        return weir_err_wrap(err, "table '%s': late rows to the dead-letter topic '%s'", st->dlq_source->name, st->dlq_topic);
+    }
+    if (st->dlq_conn->sink->open_writer(st->dlq_sink, op->worker->index, &st->dlq_writer, err) != WEIR_OK) {
+        st->dlq_writer = NULL;
+        return weir_err_wrap(err, "table '%s': late rows to the dead-letter topic '%s'", st->dlq_source->name, st->dlq_topic);
+    }
+    weir_sql_lfield *fields = weir_arena_alloc(a, sizeof *fields * (size_t)ncols);
+    for (int c = 0; c < ncols; c++) {
+        fields[c].name = t->columns[c].name;
+        fields[c].type = &t->columns[c].type;
+    }
+    if (weir_sql_batch_init(&st->dlq_batch, fields, ncols, 64, err) != WEIR_OK) return WEIR_ERROR;
+    st->has_dlq_batch = true;
+    return WEIR_OK;
+}
+
+static void put_header(weir_buf *b, const char *name, const char *value) {
+    uint8_t one = 1;
+    uint32_t n = (uint32_t)strlen(name);
+    weir_buf_append(b, &one, 1);
+    weir_buf_append(b, &n, sizeof n);
+    weir_buf_append(b, name, n);
+    n = (uint32_t)strlen(value);
+    weir_buf_append(b, &one, 1);
+    weir_buf_append(b, &n, sizeof n);
+    weir_buf_append(b, value, n);
+}
+
+/* An instant as the time column shows it (TIMESTAMP_LTZ: in the session zone). */
+static void format_ts(char *out, size_t cap, int64_t us, bool ltz) {
+    static const weir_sql_ltype ts3 = {.kind = WEIR_SQL_TYPE_TIMESTAMP, .precision = 3};
+    static const weir_sql_ltype ltz3 = {.kind = WEIR_SQL_TYPE_TIMESTAMP_LTZ, .precision = 3};
+    weir_buf b;
+    weir_buf_init(&b);
+    weir_sql_format_i64(&b, ltz ? &ltz3 : &ts3, us);
+    snprintf(out, cap, "%.*s", (int)b.len, (const char *)b.data);
+    weir_buf_free(&b);
+}
+
+/* Adds late row r of b (event time us) to the dead-letter batch. */
+static int dlq_add(weir_sql_op *op, const weir_sql_batch *b, int r, int64_t us, weir_err *err) {
+    wagg_state *st = op->state;
+    if (!st->dlq_writer && dlq_open(op, err) != WEIR_OK) return WEIR_ERROR;
+    weir_sql_batch *o = &st->dlq_batch;
+    int row = weir_sql_batch_add_row(o);
+    int n = op->plan->inputs[0]->ncols;
+    for (int c = 0; c < n; c++) {
+        if (weir_sql_batch_is_null(b, c, r)) {
+            weir_sql_batch_set_null(o, c, row, true);
+            continue;
+        }
+        int cls = weir_sql_value_class(&b->cols[c].type);
+        if (cls == WEIR_SQL_CLASS_STR) {
+            weir_str v = weir_sql_batch_get_str(b, c, r);
+            weir_sql_batch_set_str(o, c, row, v.ptr, (size_t)v.len);
+        } else if (cls == WEIR_SQL_CLASS_F64) weir_sql_batch_set_f64(o, c, row, weir_sql_batch_get_f64(b, c, r));
+        else if (cls == WEIR_SQL_CLASS_I128) weir_sql_batch_set_i128(o, c, row, weir_sql_batch_get_i128(b, c, r));
+        else weir_sql_batch_set_i64(o, c, row, weir_sql_batch_get_i64(b, c, r));
+    }
+    weir_sql_batch_set_i64(o, n, row, us);
+    char when[64], wm[64], why[256];
+    format_ts(when, sizeof when, us, st->ltz);
+    format_ts(wm, sizeof wm, st->wm, st->ltz);
+    snprintf(why, sizeof why,
+             "late row: event time %s is behind the window operator's watermark %s (the window it belongs to has fired)",
+             when, wm);
+    const char *topic = weir_sql_table_option(st->dlq_source, "topic");
+    weir_buf *h = &st->dlq_buf;
+    h->len = 0;
+    uint32_t count = topic ? 4 : 3;
+    weir_buf_append(h, &count, sizeof count);
+    if (topic) put_header(h, "__weir.errors.topic", topic);
+    put_header(h, "__weir.errors.exception.message", why);
+    put_header(h, "__weir.errors.stage", "window");
+    put_header(h, "__weir.errors.table", st->dlq_source->name);
+    weir_sql_batch_set_str(o, n + 1, row, (const char *)h->data, h->len);
+    return WEIR_OK;
+}
+
+/* Writes the batch's late rows (at the end of each pushed batch). */
+static int dlq_write(weir_sql_op *op, weir_err *err) {
+    wagg_state *st = op->state;
+    if (!st->has_dlq_batch || st->dlq_batch.nrows == 0) return WEIR_OK;
+    int rc = st->dlq_conn->sink->write(st->dlq_writer, &st->dlq_batch, err);
+    st->dlq_pending += (uint64_t)st->dlq_batch.nrows;
+    weir_sql_batch_clear(&st->dlq_batch);
+    return rc;
+}
+
+/* The engine's flush before it commits or checkpoints: late rows written are delivered
+ * (and only then counted as dead-lettered). */
+static int wagg_flush(weir_sql_op *op, weir_err *err) {
+    wagg_state *st = op->state;
+    if (!st || !st->dlq_writer) return WEIR_OK;
+    if (dlq_write(op, err) != WEIR_OK || st->dlq_conn->sink->flush(st->dlq_writer, err) != WEIR_OK) return WEIR_ERROR;
+    if (st->dlq_pending) weir_sql_job_count_dead_lettered(op->worker->job, st->dlq_pending);
+    st->dlq_pending = 0;
+    return WEIR_OK;
+}
+
+static void dlq_close(wagg_state *st) {
+    if (st->dlq_writer) st->dlq_conn->sink->close_writer(st->dlq_writer);
+    if (st->dlq_sink) {
+        weir_err e;
+        if (st->dlq_conn->sink->close(st->dlq_sink, &e) != WEIR_OK) weir_warn("sql", "%s", e.msg);
+    }
+    if (st->has_dlq_batch) weir_sql_batch_free(&st->dlq_batch);
+    weir_buf_free(&st->dlq_buf);
+    weir_arena_free(&st->dlq_arena);
+}
+
+/* Row r (time ms, its first window ending at first_end) into its windows or session. */
+static int assign(weir_sql_op *op, wagg_state *st, const weir_sql_plan *p, const weir_sql_batch *b, int r, int64_t ms,
+                  int64_t first_end, bool tumble, bool hop, bool sess) {
+    (void)op;
+    int64_t size = p->window_size_ms, step = p->window_step_ms, off = p->window_offset_ms;
+    st->key.len = 0;
+    weir_sql_row_key(&st->key, b, r, st->key_cols, p->nkeys);
+    if (sess) {
+        add_to_session(st, p, ms * 1000, (ms + size) * 1000, b, r);
+        return WEIR_OK;
+    }
+    int key = weir_sql_keytab_put(&st->keys, st->key.data, st->key.len, NULL);
+    if (tumble) {
+        add_to_window(st, p, key, (first_end - size) * 1000, first_end * 1000, b, r);
+    } else if (st->slicing) { /* HOP, CUMULATE: the row's slice (of the slide / step) */
+        add_to_window(st, p, key, (first_end - step) * 1000, first_end * 1000, b, r);
+    } else if (hop) {
+        for (int64_t s = first_end - step; s > ms - size; s -= step)
+            add_to_window(st, p, key, s * 1000, (s + size) * 1000, b, r);
+    } else {
+        int64_t ws = ms - floor_mod(ms - off, size);
+        for (int64_t e = first_end; e <= ws + size; e += step) add_to_window(st, p, key, ws * 1000, e * 1000, b, r);
+    }
+    return WEIR_OK;
 }
 
 static int wagg_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_err *err) {
@@ -603,7 +855,18 @@ static int wagg_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_e
     bool tumble = strcmp(p->window_fn, "TUMBLE") == 0, hop = strcmp(p->window_fn, "HOP") == 0;
     bool sess = strcmp(p->window_fn, "SESSION") == 0;
     uint64_t late = 0;
+    int64_t now_ms = 0;
+    if (st->proctime) { /* the arrival time, never behind windows that fired */
+        now_ms = weir_now_ms();
+        if (st->wm != WEIR_SQL_WM_NONE && now_ms <= st->wm / 1000 + 1) now_ms = st->wm / 1000 + 1;
+    }
     for (int r = 0; r < b->nrows; r++) {
+        if (st->proctime) {
+            int64_t ms = sess ? now_ms : now_ms + zone_offset_ms(st, now_ms), unit = tumble ? size : step;
+            int64_t first_end = sess ? ms + size : ms - floor_mod(ms - off, unit) + unit;
+            if (assign(op, st, p, b, r, ms, first_end, tumble, hop, sess) != WEIR_OK) return WEIR_ERROR;
+            continue;
+        }
         if (weir_sql_batch_is_null(b, p->time_col, r))
             return weir_err_set(err, "line %d, column %d: the window's time column '%s' is NULL in a row; an event time "
                                      "cannot be NULL",
@@ -611,35 +874,26 @@ static int wagg_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_e
         int64_t us = weir_sql_batch_get_i64(b, p->time_col, r);
         int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
         int64_t unit = tumble ? size : step;
+        /* sessions are not aligned: they stay in UTC (shown in local time when they fire) */
+        int64_t shift = sess ? 0 : zone_offset_ms(st, ms);
+        ms += shift;
         /* the end of the row's slice (SESSION: of its own window [ts, ts + gap)) */
         int64_t first_end = sess ? ms + size : ms - floor_mod(ms - off, unit) + unit;
-        if (st->wm != WEIR_SQL_WM_NONE && (first_end - 1) * 1000 <= st->wm) {
+        if (st->wm != WEIR_SQL_WM_NONE && (first_end - shift - 1) * 1000 <= st->wm) {
             late++;
+            if (st->dlq_source && dlq_add(op, b, r, us, err) != WEIR_OK) return WEIR_ERROR;
             continue;
         }
-        st->key.len = 0;
-        weir_sql_row_key(&st->key, b, r, st->key_cols, p->nkeys);
-        if (sess) {
-            add_to_session(st, p, ms * 1000, (ms + size) * 1000, b, r);
-            continue;
-        }
-        int key = weir_sql_keytab_put(&st->keys, st->key.data, st->key.len, NULL);
-        if (tumble) {
-            add_to_window(st, p, key, (first_end - size) * 1000, first_end * 1000, b, r);
-        } else if (hop) {
-            for (int64_t s = first_end - step; s > ms - size; s -= step)
-                add_to_window(st, p, key, s * 1000, (s + size) * 1000, b, r);
-        } else {
-            int64_t ws = ms - floor_mod(ms - off, size);
-            for (int64_t e = first_end; e <= ws + size; e += step) add_to_window(st, p, key, ws * 1000, e * 1000, b, r);
-        }
+        if (assign(op, st, p, b, r, ms, first_end, tumble, hop, sess) != WEIR_OK) return WEIR_ERROR;
     }
     if (late) atomic_fetch_add(&op->worker->job->late_rows, late);
-    return WEIR_OK;
+    update_bytes(op);
+    return dlq_write(op, err);
 }
 
 static int cmp_window(const void *a, const void *b) {
     const window *x = a, *y = b;
+    if (x->fire != y->fire) return x->fire < y->fire ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return x->start < y->start ? -1 : x->start > y->start;
 }
@@ -695,18 +949,168 @@ static int flush_out(weir_sql_op *op, struct wagg_state *st, weir_err *err) {
     return rc;
 }
 
+/* Folds slice accumulator y into window accumulator x, copying (the slice stays for the
+ * next windows). DISTINCT COUNT, SUM and AVG go by the merged set instead (fire_hop). */
+static void merge_copy(const agg_info *ai, acc *x, const acc *y) {
+    if (ai->distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) return;
+    if (ai->kind == AGG_COUNT || ai->kind == AGG_SUM || ai->kind == AGG_AVG) {
+        x->cnt += y->cnt;
+        x->i = (int64_t)((uint64_t)x->i + (uint64_t)y->i);
+        x->f += y->f;
+        x->d += y->d;
+        return;
+    }
+    if (y->cnt == 0) return;
+    bool take = x->cnt == 0;
+    if (!take && (ai->kind == AGG_FIRST || ai->kind == AGG_LAST)) take = ai->kind == AGG_FIRST ? y->seq < x->seq : y->seq > x->seq;
+    else if (!take) {
+        bool is_min = ai->kind == AGG_MIN;
+        if (ai->in_decimal) take = is_min ? y->d < x->d : y->d > x->d;
+        else if (ai->in_class == WEIR_SQL_CLASS_F64) take = is_min ? y->f < x->f : y->f > x->f;
+        else if (ai->in_class == WEIR_SQL_CLASS_STR) {
+            size_t n = x->slen < y->slen ? x->slen : y->slen;
+            int c = n ? memcmp(y->s, x->s, n) : 0;
+            if (c == 0) c = y->slen < x->slen ? -1 : y->slen > x->slen;
+            take = is_min ? c < 0 : c > 0;
+        } else take = is_min ? y->i < x->i : y->i > x->i;
+    }
+    if (take) {
+        x->i = y->i;
+        x->f = y->f;
+        x->d = y->d;
+        x->seq = y->seq;
+        if (ai->in_class == WEIR_SQL_CLASS_STR) {
+            x->slen = 0;
+            append_str(x, NULL, 0, y->s ? y->s : "", y->slen);
+        }
+    }
+    x->cnt += y->cnt;
+}
+
+static int cmp_slice(const void *a, const void *b) {
+    const window *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The start of the sliced window ending at e (µs): HOP's is e - size; CUMULATE's the start
+ * of the size-aligned window its last slice [e - step, e) lies in. */
+static int64_t sliced_start(const weir_sql_plan *p, bool cumulate, int64_t e) {
+    const int64_t size = p->window_size_ms * 1000, step = p->window_step_ms * 1000;
+    if (!cumulate) return e - size;
+    return (e - step) - floor_mod(e - step - p->window_offset_ms * 1000, size);
+}
+
+/* HOP and CUMULATE by slices: emits every window whose end the watermark has passed (and
+ * that no earlier firing emitted), each the merge of its slices, then drops the slices no
+ * window still to come holds. */
+static int fire_hop(weir_sql_op *op, int64_t wm, weir_err *err) {
+    wagg_state *st = op->state;
+    const weir_sql_plan *p = op->plan;
+    int naggs = p->naggs;
+    size_t na = (size_t)(naggs ? naggs : 1);
+    if (st->nwins == 0) return WEIR_OK;
+    bool any = false; /* some window may be due: the earliest slice's first window */
+    for (int k = 0; k < st->nwins && !any; k++) any = wm == WEIR_SQL_WM_END || st->wins[k].fire - 1000 <= wm;
+    if (!any) return WEIR_OK;
+    qsort(st->wins, (size_t)st->nwins, sizeof *st->wins, cmp_slice);
+    const int64_t size = p->window_size_ms * 1000, slide = p->window_step_ms * 1000;
+    const bool cumulate = strcmp(p->window_fn, "CUMULATE") == 0;
+    int64_t e = st->wins[0].end;
+    if (st->hop_done != INT64_MIN && e <= st->hop_done) e = st->hop_done + slide;
+    int lo = 0, rc = WEIR_OK;
+    while (rc == WEIR_OK) {
+        int64_t ws = sliced_start(p, cumulate, e);
+        while (lo < st->nwins && st->wins[lo].start < ws) lo++; /* slices before the window */
+        if (lo == st->nwins) break;
+        if (st->wins[lo].start >= e) { /* no slice in [ws, e): the next window that has one */
+            e = st->wins[lo].end;
+            continue;
+        }
+        int64_t fire_at = st->ltz ? weir_sql_tz_local_to_utc_us(e) : e;
+        if (wm != WEIR_SQL_WM_END && fire_at - 1000 > wm) break;
+        window tmp;
+        memset(&tmp, 0, sizeof tmp);
+        weir_sql_keytab_init(&tmp.distinct);
+        int64_t bytes_before = st->var_bytes;
+        for (int k = lo; k < st->nwins && st->wins[k].start < e; k++) {
+            const window *sl = &st->wins[k];
+            int *gmap = malloc((size_t)(sl->ngroups + 1) * sizeof *gmap);
+            if (!gmap) abort();
+            for (int g = 0; g < sl->ngroups; g++) {
+                int gg = gmap[g] = weir_sql_wagg_group_of(st, &tmp, sl->group_key[g], naggs);
+                for (int a = 0; a < naggs; a++)
+                    merge_copy(&st->aggs[a], &tmp.accs[(size_t)gg * na + (size_t)a], &sl->accs[(size_t)g * na + (size_t)a]);
+            }
+            for (int i = 0; i < sl->distinct.n; i++) { /* DISTINCT values new to the window */
+                size_t len;
+                const uint8_t *key = weir_sql_keytab_key(&sl->distinct, i, &len);
+                int32_t ga[2];
+                memcpy(ga, key, sizeof ga);
+                int32_t nga[2] = {gmap[ga[0]], ga[1]};
+                st->dkey.len = 0;
+                weir_buf_append(&st->dkey, nga, sizeof nga);
+                weir_buf_append(&st->dkey, key + sizeof ga, len - sizeof ga);
+                bool added = false;
+                weir_sql_keytab_put(&tmp.distinct, st->dkey.data, st->dkey.len, &added);
+                if (added) add_distinct_value(&st->aggs[ga[1]], &tmp.accs[(size_t)nga[0] * na + (size_t)ga[1]], key + sizeof ga);
+            }
+            free(gmap);
+        }
+        for (int g = 0; g < tmp.ngroups && rc == WEIR_OK; g++) {
+            int row = weir_sql_batch_add_row(&st->out);
+            size_t klen;
+            const uint8_t *key = weir_sql_keytab_key(&st->keys, tmp.group_key[g], &klen);
+            weir_sql_row_key_store(&st->out, row, 0, key, klen, p->nkeys);
+            weir_sql_batch_set_i64(&st->out, p->nkeys, row, ws);
+            weir_sql_batch_set_i64(&st->out, p->nkeys + 1, row, e);
+            weir_sql_batch_set_i64(&st->out, p->nkeys + 2, row, fire_at - 1000);
+            for (int a = 0; a < naggs; a++) store_result(&st->out, p->nkeys + 3 + a, row, &st->aggs[a], &tmp.accs[(size_t)g * na + (size_t)a]);
+            if (st->out.nrows >= WEIR_SQL_READ_ROWS) rc = flush_out(op, st, err);
+        }
+        window_free(&tmp, naggs);
+        st->var_bytes = bytes_before; /* the merged window was never state */
+        st->hop_done = e;
+        e += slide;
+    }
+    if (rc == WEIR_OK) rc = flush_out(op, st, err);
+    /* the slices whose last window has fired */
+    int ndrop = 0;
+    while (ndrop < st->nwins &&
+           (wm == WEIR_SQL_WM_END || (st->hop_done != INT64_MIN &&
+                                      (cumulate ? sliced_start(p, true, st->wins[ndrop].end) : st->wins[ndrop].start) +
+                                              size <= st->hop_done)))
+        ndrop++;
+    for (int k = 0; k < ndrop; k++) {
+        st->live_groups -= st->wins[k].ngroups;
+        st->var_bytes -= window_bytes(&st->wins[k], naggs);
+        window_free(&st->wins[k], naggs);
+    }
+    memmove(st->wins, st->wins + ndrop, (size_t)(st->nwins - ndrop) * sizeof *st->wins);
+    st->nwins -= ndrop;
+    weir_sql_keytab_free(&st->win_index);
+    weir_sql_keytab_init(&st->win_index);
+    cache_clear(st);
+    for (int k = 0; k < st->nwins; k++) {
+        int64_t key[2] = {st->wins[k].start, st->wins[k].end};
+        weir_sql_keytab_put(&st->win_index, key, sizeof key, NULL);
+    }
+    if (st->keys.n > 4096 && st->keys.n > 2 * st->live_groups) compact_keys(st);
+    return rc;
+}
+
 /* Emits and drops every window whose end the watermark has passed, in order of end (then
  * start), each window's groups in the order they first appeared. */
 static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
     wagg_state *st = op->state;
     const weir_sql_plan *p = op->plan;
     if (strcmp(p->window_fn, "SESSION") == 0) return fire_sessions(op, wm, err);
+    if (st->slicing) return fire_hop(op, wm, err);
     bool any = false;
-    for (int k = 0; k < st->nwins && !any; k++) any = wm == WEIR_SQL_WM_END || st->wins[k].end - 1000 <= wm;
+    for (int k = 0; k < st->nwins && !any; k++) any = wm == WEIR_SQL_WM_END || st->wins[k].fire - 1000 <= wm;
     if (!any) return WEIR_OK;
     qsort(st->wins, (size_t)st->nwins, sizeof *st->wins, cmp_window);
     int nfired = 0;
-    while (nfired < st->nwins && (wm == WEIR_SQL_WM_END || st->wins[nfired].end - 1000 <= wm)) nfired++;
+    while (nfired < st->nwins && (wm == WEIR_SQL_WM_END || st->wins[nfired].fire - 1000 <= wm)) nfired++;
     int rc = WEIR_OK;
     for (int k = 0; k < nfired && rc == WEIR_OK; k++) {
         window *w = &st->wins[k];
@@ -717,7 +1121,7 @@ static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
             weir_sql_row_key_store(&st->out, row, 0, key, klen, p->nkeys);
             weir_sql_batch_set_i64(&st->out, p->nkeys, row, w->start);
             weir_sql_batch_set_i64(&st->out, p->nkeys + 1, row, w->end);
-            weir_sql_batch_set_i64(&st->out, p->nkeys + 2, row, w->end - 1000);
+            weir_sql_batch_set_i64(&st->out, p->nkeys + 2, row, (st->ltz ? w->fire : w->end) - 1000);
             for (int a = 0; a < p->naggs; a++)
                 store_result(&st->out, p->nkeys + 3 + a, row, &st->aggs[a], &w->accs[(size_t)g * (size_t)p->naggs + (size_t)a]);
             if (st->out.nrows >= WEIR_SQL_READ_ROWS) rc = flush_out(op, st, err);
@@ -726,6 +1130,7 @@ static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
     if (rc == WEIR_OK) rc = flush_out(op, st, err);
     for (int k = 0; k < nfired; k++) {
         st->live_groups -= st->wins[k].ngroups;
+        st->var_bytes -= window_bytes(&st->wins[k], p->naggs);
         window_free(&st->wins[k], p->naggs);
     }
     memmove(st->wins, st->wins + nfired, (size_t)(st->nwins - nfired) * sizeof *st->wins);
@@ -743,17 +1148,31 @@ static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
 
 static int wagg_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
     wagg_state *st = op->state;
-    if (ts != WEIR_SQL_WM_IDLE && ts != WEIR_SQL_WM_NONE && ts > st->wm) {
+    if (!st->proctime && ts != WEIR_SQL_WM_IDLE && ts != WEIR_SQL_WM_NONE && ts > st->wm) {
         st->wm = ts;
         if (fire(op, ts, err) != WEIR_OK) return WEIR_ERROR;
+        update_bytes(op);
     }
     return weir_sql_op_forward_watermark(op, input, ts, err);
+}
+
+/* Processing time: the windows whose end the clock has passed fire. */
+static int wagg_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
+    wagg_state *st = op->state;
+    if (!st->proctime) return WEIR_OK;
+    int64_t wm = (now_ms - 1) * 1000;
+    if (st->wm != WEIR_SQL_WM_NONE && wm <= st->wm) return WEIR_OK;
+    st->wm = wm;
+    if (fire(op, wm, err) != WEIR_OK) return WEIR_ERROR;
+    update_bytes(op);
+    return WEIR_OK;
 }
 
 static int wagg_finish(weir_sql_op *op, int input, weir_err *err) {
     wagg_state *st = op->state;
     st->wm = WEIR_SQL_WM_END;
     if (fire(op, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
+    update_bytes(op);
     return weir_sql_op_forward_finish(op, input, err);
 }
 
@@ -775,6 +1194,7 @@ static void wagg_free(weir_sql_op *op) {
     if (st->has_out) weir_sql_batch_free(&st->out);
     weir_buf_free(&st->key);
     weir_buf_free(&st->dkey);
+    dlq_close(st);
     free(st);
     op->state = NULL;
 }
@@ -785,6 +1205,9 @@ const weir_sql_op_vtab weir_sql_op_window_agg = {
     .push = wagg_push,
     .watermark = wagg_watermark,
     .finish = wagg_finish,
-    .flush = NULL,
+    .flush = wagg_flush,
     .free = wagg_free,
+    .snapshot = weir_sql_wagg_snapshot,
+    .restore = weir_sql_wagg_restore,
+    .tick = wagg_tick,
 };

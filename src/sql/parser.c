@@ -595,7 +595,15 @@ static bool at_explain_detail(weir_sql_parser *p) {
 static weir_sql_stmt *parse_explain(weir_sql_parser *p, weir_sql_stmt *st) {
     st->kind = WEIR_SQL_STMT_EXPLAIN;
     weir_sql_next(p); /* EXPLAIN */
-    if (weir_sql_accept_kw(p, "PLAN")) {
+    if (weir_sql_at_kw(p, "ANALYZE")) {
+        /* Weir's extension (not Flink's): run the statement, then print the plan with each
+         * operator's runtime figures. Kept as the detail "ANALYZE" so the AST needs no new
+         * field; the session checks weir_sql_stmt_is_explain_analyze(). */
+        weir_sql_next(p);
+        st->explain_details = weir_arena_alloc(p->arena, sizeof *st->explain_details);
+        st->explain_details[0] = "ANALYZE";
+        st->nexplain_details = 1;
+    } else if (weir_sql_accept_kw(p, "PLAN")) {
         if (!weir_sql_expect_kw(p, "FOR", "FOR after EXPLAIN PLAN")) return NULL;
     } else if (at_explain_detail(p)) {
         weir_sql_vec v = {0};

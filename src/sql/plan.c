@@ -13,7 +13,6 @@
 #include "sql/plan_internal.h"
 
 #define PLAN_MAX_DEPTH 1000
-#define STATELESS_HINT "; this engine runs stateless pipelines: filter, project, transform, UNION ALL"
 
 void *weir_sql_plan_fail(weir_sql_planner *pl, weir_sql_pos pos, const char *fmt, ...) {
     char msg[440];
@@ -85,23 +84,25 @@ weir_sql_bexpr *weir_sql_plan_boolean_filter(weir_sql_planner *pl, weir_sql_bexp
     return f;
 }
 
-/* Refuses what a stateless pipeline cannot evaluate inside an expression: aggregates,
- * OVER windows and subqueries. */
+/* Refuses what cannot be evaluated row by row inside an expression: aggregates and OVER
+ * windows outside the operators that compute them, and subqueries. */
 bool weir_sql_plan_check_expr(weir_sql_planner *pl, const weir_sql_bexpr *e) {
     if (!e) return true;
     switch (e->kind) {
     case WEIR_SQL_BEXPR_AGG:
-        weir_sql_plan_fail(pl, e->pos, "aggregate function %s is not supported yet (stateful operators come later)" STATELESS_HINT, e->fn);
+        weir_sql_plan_fail(pl, e->pos, "aggregate function %s cannot be used here: aggregates belong in the SELECT list or HAVING of "
+                                       "a GROUP BY, a window aggregation or an OVER window", e->fn);
         return false;
     case WEIR_SQL_BEXPR_SUBQUERY:
         weir_sql_plan_fail(pl, e->pos,
-                "%s subqueries in expressions are not supported yet (they need joins, which come later)" STATELESS_HINT,
+                "%s subqueries in expressions are not supported yet; write them as a JOIN",
                 strcmp(e->fn, "SCALAR") == 0 ? "scalar" : e->fn);
         return false;
     default: break;
     }
     if (e->over) {
-        weir_sql_plan_fail(pl, e->pos, "OVER windows (%s ... OVER) are not supported yet (stateful operators come later)" STATELESS_HINT,
+        weir_sql_plan_fail(pl, e->pos, "%s ... OVER cannot be used here: OVER aggregates go in the SELECT list of a query without GROUP BY, "
+                "and ROW_NUMBER() OVER in a subquery filtered by an outer WHERE rn <= N (Top-N, deduplication)",
                 e->fn ? e->fn : "");
         return false;
     }
@@ -573,7 +574,8 @@ weir_sql_plan *weir_sql_plan_subquery(weir_sql_planner *pl, const weir_sql_bquer
     weir_sql_plan *p = NULL;
     if (q->norder_by) {
         weir_sql_plan_fail(pl, q->order_by[0]->pos,
-                "ORDER BY is not supported yet (sorting a stream is a stateful operator and comes later)" STATELESS_HINT);
+                "ORDER BY is not supported on a stream yet; for the first N rows per group use ROW_NUMBER() OVER "
+                "(PARTITION BY ... ORDER BY ...) in a subquery with WHERE rn <= N (Top-N)");
         goto out;
     }
     switch (q->kind) {
@@ -736,23 +738,89 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
+/* Whether the node keeps operator state in checkpoints (its id is what the state is
+ * found by). */
+static bool stateful_node(const weir_sql_plan *p) {
+    return p->kind == WEIR_SQL_PLAN_WINDOW_AGG || p->kind == WEIR_SQL_PLAN_GROUP_AGG || p->kind == WEIR_SQL_PLAN_RANK ||
+           p->kind == WEIR_SQL_PLAN_OVER_AGG || p->kind == WEIR_SQL_PLAN_JOIN || p->kind == WEIR_SQL_PLAN_INTERVAL_JOIN;
+}
+
+/* A stateful node's EXPLAIN line without the output names of its select=[...] items
+ * ("COUNT(*) AS EXPR$3" becomes "COUNT(*)"): the names follow the query's SELECT list (an
+ * aggregate's generated name counts the items before it), the state does not. Only an AS
+ * at the top level of an item is an alias (CAST(x AS INT) keeps its type). */
+static void strip_select_aliases(weir_buf *line) {
+    static const char key[] = "select=[";
+    const char *text = (const char *)line->data;
+    size_t n = line->len, at = 0;
+    for (; at + sizeof key - 1 <= n; at++)
+        if (!memcmp(text + at, key, sizeof key - 1)) break;
+    if (at + sizeof key - 1 > n) return;
+    weir_buf out;
+    weir_buf_init(&out);
+    size_t i = at + sizeof key - 1, item = i, alias = 0;
+    weir_buf_append(&out, text, i);
+    int depth = 0;
+    bool quoted = false;
+    for (; i < n; i++) {
+        char c = text[i];
+        if (quoted) {
+            if (c == '\'') quoted = false;
+            continue;
+        }
+        if (c == '\'') quoted = true;
+        else if (c == '(' || c == '[') depth++;
+        else if ((c == ')' || c == ']') && depth > 0) depth--;
+        else if (depth == 0 && c == ' ' && i + 4 <= n && !memcmp(text + i, " AS ", 4)) alias = i;
+        else if (depth == 0 && (c == ',' || c == ']')) {
+            weir_buf_append(&out, text + item, (alias > item ? alias : i) - item);
+            weir_buf_append(&out, &c, 1);
+            item = i + 1;
+            alias = 0;
+            if (c == ']') break;
+        }
+    }
+    if (i < n) weir_buf_append(&out, text + i + 1, n - i - 1);
+    else weir_buf_append(&out, text + item, n - item);
+    line->len = 0;
+    weir_buf_append(line, out.data, out.len);
+    weir_buf_free(&out);
+}
+
 /* FNV-1a 64 of the node's kind, its EXPLAIN line (less the columns a scan reads) and its
  * inputs' ids, so the same text plans to the same ids in every process, and a node keeps
- * its id when something that is not under it changes. Two equal subtrees in one statement
- * (a statement set reading one table twice) get distinct ids: a repeat hashes again with
- * its occurrence number. */
+ * its id when something that is not under it changes. A stateful node hashes its inputs'
+ * output columns (names and types) instead of their ids: its state depends on its own
+ * parameters (keys, aggregates, window) and the shape of the rows it gets, so an edit below
+ * it that keeps that shape (a changed filter, another projected column that it does not
+ * read) keeps its id and its state. Two equal subtrees in one statement (a statement set
+ * reading one table twice) get distinct ids: a repeat hashes again with its occurrence
+ * number. */
 static void assign_ids(weir_sql_planner *pl, weir_sql_plan *p) {
     for (int i = 0; i < p->ninputs; i++) assign_ids(pl, p->inputs[i]);
     weir_buf line;
     weir_buf_init(&line);
     weir_sql_plan_describe(&line, p, true);
+    if (stateful_node(p)) strip_select_aliases(&line);
     uint64_t h = 0xcbf29ce484222325ull;
     uint8_t kind = (uint8_t)p->kind;
     h = fnv1a(h, &kind, 1);
     h = fnv1a(h, line.data, line.len);
     for (int i = 0; i < p->ninputs; i++) {
         h = fnv1a(h, "|", 1);
-        h = fnv1a(h, p->inputs[i]->id, 16);
+        if (!stateful_node(p)) {
+            h = fnv1a(h, p->inputs[i]->id, 16);
+            continue;
+        }
+        const weir_sql_plan *in = p->inputs[i];
+        for (int c = 0; c < in->ncols; c++) {
+            line.len = 0;
+            weir_buf_append(&line, in->cols[c].name, strlen(in->cols[c].name));
+            weir_buf_append(&line, " ", 1);
+            weir_sql_ltype_print(&line, in->cols[c].type);
+            weir_buf_append(&line, ",", 1);
+            h = fnv1a(h, line.data, line.len);
+        }
     }
     weir_buf_free(&line);
     uint64_t base = h;

@@ -19,10 +19,13 @@ weir_sql_plan *weir_sql_plan_window_agg(weir_sql_planner *pl, const weir_sql_bqu
                        w->fn);
     const weir_sql_brel *src = w->source;
     int nsrc = src->ncols;
+    /* event time (a WATERMARK's column), or processing time (a PROCTIME() column: the
+     * operator assigns rows by its clock when they arrive and fires on its ticks) */
     if (w->time_column < 0 || w->time_column >= nsrc ||
-        src->cols[w->time_column].type->time_attr != WEIR_SQL_TIME_ATTR_ROWTIME)
-        return weir_sql_plan_fail(pl, w->pos, "window aggregation needs an event-time attribute (a column with a WATERMARK) as the "
-                                   "window's time column; processing-time windows are not supported yet");
+        (src->cols[w->time_column].type->time_attr != WEIR_SQL_TIME_ATTR_ROWTIME &&
+         src->cols[w->time_column].type->time_attr != WEIR_SQL_TIME_ATTR_PROCTIME))
+        return weir_sql_plan_fail(pl, w->pos, "window aggregation needs a time attribute as the window's time column: a column "
+                                              "with a WATERMARK (event time) or a PROCTIME() column (processing time)");
     /* window parameters */
     int64_t size = 0, step = 0, offset = 0;
     int nargs = w->nargs - w->npartition;
@@ -100,6 +103,16 @@ weir_sql_plan *weir_sql_plan_window_agg(weir_sql_planner *pl, const weir_sql_bqu
     for (int k = 0; k < q->ncols; k++)
         if (!weir_sql_agg_collect(pl, &wb, q->items[k])) return NULL;
     if (!weir_sql_agg_collect(pl, &wb, q->having)) return NULL;
+    /* DISTINCT: the operator keeps a set of values for COUNT, SUM, AVG (MIN and MAX are the
+     * same without); LISTAGG, FIRST_VALUE and LAST_VALUE over distinct values are not done */
+    for (int a = 0; a < wb.naggs; a++) {
+        const weir_sql_bexpr *e = wb.aggs[a];
+        if (e->distinct && strcmp(e->fn, "COUNT") != 0 && strcmp(e->fn, "SUM") != 0 && strcmp(e->fn, "AVG") != 0 &&
+            strcmp(e->fn, "MIN") != 0 && strcmp(e->fn, "MAX") != 0)
+            return weir_sql_plan_fail(pl, wb.agg_orig[a]->pos, "%s(DISTINCT ...) is not supported in a window aggregation yet "
+                                                               "(COUNT, SUM, AVG, MIN and MAX take DISTINCT)",
+                                      e->fn);
+    }
     /* the pre-CALC reads the source's columns: the window columns cannot appear in it */
     weir_sql_plan *pre = weir_sql_plan_calc(pl, w->pos, in, q->where, wb.pre, wb.npre, wb.pre_cols);
     /* weir_sql_plan_calc may merge with a CALC below; its output columns are still wb.pre's */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "sql/engine_internal.h"
+#include "sql/window_internal.h" /* the session time zone */
 
 struct weir_sql_session {
     FILE *out;
@@ -25,6 +26,8 @@ struct weir_sql_session {
     bool bg_failed;          /* a background job freed before wait() failed: its error */
     weir_err bg_failure;
     atomic_bool stopped;
+    bool savepoint_used;     /* 'execution.savepoint.path' restored a job already */
+    bool state_refused;      /* the last failure: a job refused its checkpoint's state */
 };
 
 int weir_sql_session_new(const weir_sql_session_opts *opts, weir_sql_session **out, weir_err *err) {
@@ -60,6 +63,9 @@ static void reap(weir_sql_session *s, weir_sql_job *job) {
     s->done.dead_lettered += st.dead_lettered;
     s->done.late_rows += st.late_rows;
     pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&job->ckpt_lock); /* weir_sql_session_checkpoint_now may hold it */
+    while (job->ckpt_users > 0) pthread_cond_wait(&job->ckpt_cond, &job->ckpt_lock);
+    pthread_mutex_unlock(&job->ckpt_lock);
     weir_sql_job_free(job);
 }
 
@@ -123,6 +129,55 @@ void weir_sql_session_stop(weir_sql_session *s) {
     pthread_mutex_lock(&s->lock);
     for (weir_sql_job *job = s->jobs; job; job = job->link) weir_sql_job_stop(job);
     pthread_mutex_unlock(&s->lock);
+}
+
+void weir_sql_session_stop_with_savepoint(weir_sql_session *s) {
+    atomic_store(&s->stopped, true);
+    pthread_mutex_lock(&s->lock);
+    for (weir_sql_job *job = s->jobs; job; job = job->link) weir_sql_job_stop_with_savepoint(job);
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool weir_sql_session_state_refused(weir_sql_session *s) { return s->state_refused; }
+
+/* Each running job in turn; the session's lock is not held while one is taken (that may
+ * take long), so a job is looked up again by position after each. */
+int weir_sql_session_checkpoint_now(weir_sql_session *s, weir_sql_checkpoint_stats *out, weir_err *err) {
+    weir_sql_checkpoint_stats total = {0}, one;
+    int taken = 0;
+    for (int index = 0;; index++) {
+        pthread_mutex_lock(&s->lock);
+        weir_sql_job *job = s->jobs;
+        int k = 0;
+        for (; job; job = job->link) {
+            if (!job->ckpt_dir || weir_sql_job_ended(job)) continue;
+            if (k++ == index) break;
+        }
+        if (!job) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        /* the job is not freed while it has users (reap waits for them) */
+        pthread_mutex_lock(&job->ckpt_lock);
+        job->ckpt_users++;
+        pthread_mutex_unlock(&job->ckpt_lock);
+        pthread_mutex_unlock(&s->lock);
+        int rc = weir_sql_job_checkpoint_now(job, &one, err);
+        pthread_mutex_lock(&job->ckpt_lock);
+        job->ckpt_users--;
+        pthread_cond_broadcast(&job->ckpt_cond);
+        pthread_mutex_unlock(&job->ckpt_lock);
+        if (rc != WEIR_OK) return WEIR_ERROR;
+        total.bytes += one.bytes;
+        total.file_bytes += one.file_bytes;
+        total.duration_ms += one.duration_ms;
+        total.id = one.id;
+        memcpy(total.path, one.path, sizeof total.path);
+        taken++;
+    }
+    if (!taken) return weir_err_set(err, "no running job has 'state.checkpoints.dir'");
+    if (out) *out = total;
+    return WEIR_OK;
 }
 
 void weir_sql_session_stats(weir_sql_session *s, weir_sql_job_stats *out) {
@@ -205,6 +260,24 @@ static int conf_check(const weir_sql_stmt *st, const char *key, const char *valu
             why = "not a duration (e.g. '10 s', '500 ms'; '0' turns idleness detection off)";
     } else if (strcmp(key, "table.dml-sync") == 0) {
         if (strcasecmp(value, "true") != 0 && strcasecmp(value, "false") != 0) why = "not a boolean (true or false)";
+    } else if (strcmp(key, "state.memory.limit") == 0) {
+        int64_t n;
+        if (!weir_sql_parse_memory_size(value, &n) || n <= 0) why = "not a memory size (e.g. '2 gb', '512 mb')";
+    } else if (strcmp(key, "state.checkpoints.num-retained") == 0) {
+        char *end;
+        long n = strtol(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 1000) why = "not a number of checkpoints (1 to 1000)";
+    } else if (strcmp(key, "state.checkpoints.dir") == 0 || strcmp(key, "state.savepoints.dir") == 0 ||
+               strcmp(key, "execution.savepoint.path") == 0) {
+        const char *v = strncmp(value, "file://", 7) ? value : value + 7;
+        if (!*v || strstr(v, "://")) why = "not a local directory (a path or file:///path)";
+    } else if (strcmp(key, "execution.savepoint.ignore-unclaimed-state") == 0 ||
+               strcmp(key, "weir.state.allow-reset") == 0) {
+        if (strcasecmp(value, "true") != 0 && strcasecmp(value, "false") != 0) why = "not a boolean (true or false)";
+    } else if (strcmp(key, "table.local-time-zone") == 0) {
+        weir_err why_zone;
+        if (weir_sql_time_zone_check(value, &why_zone) != WEIR_OK)
+            return weir_err_set(err, "line %d, column %d: %s", st->pos.line, st->pos.col, why_zone.msg);
     } else if (strcmp(key, "sql-client.display.max-column-width") == 0) {
         char *end;
         long n = strtol(value, &end, 10);
@@ -216,6 +289,7 @@ static int conf_check(const weir_sql_stmt *st, const char *key, const char *valu
 }
 
 static void conf_set(weir_sql_session *s, const char *key, const char *value) {
+    if (!strcmp(key, "execution.savepoint.path")) s->savepoint_used = false; /* a new one to restore */
     for (int k = 0; k < s->nconf; k++)
         if (strcmp(s->keys[k], key) == 0) {
             free(s->values[k]);
@@ -295,18 +369,33 @@ static weir_sql_job *start_job(weir_sql_session *s, const weir_sql_bstmt *st, bo
     bool stopped = atomic_load(&s->stopped);
     pthread_mutex_unlock(&s->lock);
     if (stopped) weir_sql_job_stop(job);
+    /* 'execution.savepoint.path' restores the first job that starts after it is set */
+    job->skip_savepoint_path = s->savepoint_used;
+    s->state_refused = false;
     if (weir_sql_job_start(job, roots, nroots, s->parallelism, err) != WEIR_OK) {
+        s->state_refused = job->state_refused;
         reap(s, job);
         return NULL;
     }
+    if (conf_get(s, "execution.savepoint.path")) s->savepoint_used = true;
     return job;
 }
 
-static int run_job(weir_sql_session *s, const weir_sql_bstmt *st, bool foreground, bool wait, weir_err *err) {
+/* Starts the statement's job; with wait, waits for its end, and with analyze (EXPLAIN
+ * ANALYZE, Weir's extension) then prints its plan with the figures of the run. */
+static int run_job(weir_sql_session *s, const weir_sql_bstmt *st, bool foreground, bool wait, bool analyze,
+                   weir_err *err) {
     weir_sql_job *job = start_job(s, st, foreground, err);
     if (!job) return WEIR_ERROR;
     if (!wait) return WEIR_OK;
     int rc = weir_sql_job_wait(job, err);
+    if (analyze) {
+        weir_buf b;
+        weir_buf_init(&b);
+        weir_sql_job_analyze(job, &b);
+        write_out(s, &b);
+        weir_buf_free(&b);
+    }
     reap(s, job);
     return rc;
 }
@@ -346,12 +435,14 @@ static int execute_stmt(weir_sql_session *s, const weir_sql_stmt *stmt, weir_err
         conf_set(s, stmt->key, stmt->value ? stmt->value : "");
         return WEIR_OK;
     case WEIR_SQL_STMT_RESET: conf_reset(s, stmt->key); return WEIR_OK;
-    case WEIR_SQL_STMT_EXPLAIN: return explain(s, st, err);
-    case WEIR_SQL_STMT_QUERY: return run_job(s, st, true, true, err);
+    case WEIR_SQL_STMT_EXPLAIN:
+        if (weir_sql_stmt_is_explain_analyze(stmt)) return run_job(s, st->body[0], true, true, true, err);
+        return explain(s, st, err);
+    case WEIR_SQL_STMT_QUERY: return run_job(s, st, true, true, false, err);
     case WEIR_SQL_STMT_INSERT:
     case WEIR_SQL_STMT_STATEMENT_SET: {
         const char *sync = conf_get(s, "table.dml-sync");
-        return run_job(s, st, false, sync && strcasecmp(sync, "true") == 0, err);
+        return run_job(s, st, false, sync && strcasecmp(sync, "true") == 0, false, err);
     }
     }
     return weir_err_set(err, "line %d, column %d: this statement cannot be executed", stmt->pos.line, stmt->pos.col);

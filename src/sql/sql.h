@@ -973,6 +973,45 @@ int weir_sql_session_watermarks(weir_sql_session *s, weir_buf *out);
  * watermarks (no WATERMARK, or no window operator). @thread any */
 bool weir_sql_session_watermark_summary(weir_sql_session *s, char *buf, size_t cap);
 
+/* ---- EXPLAIN ANALYZE (analyze.c; Weir's extension, not Flink's) ---------------------- */
+
+/* Whether stmt is EXPLAIN ANALYZE <query | INSERT | STATEMENT SET> (the parser keeps
+ * ANALYZE as the statement's only explain detail). */
+bool weir_sql_stmt_is_explain_analyze(const weir_sql_stmt *stmt);
+/* The job's physical plan as EXPLAIN prints it, each operator followed by its runtime
+ * figures (rows emitted, watermark where event time is tracked, state held at the end),
+ * then how the job ended and its totals. Call it after weir_sql_job_wait: while the job
+ * runs only the published counters are shown. @thread any */
+void weir_sql_job_analyze(weir_sql_job *job, weir_buf *out);
+
+/* ---- checkpoints (engine.c, checkpoint.c) ------------------------------------------
+ * With 'state.checkpoints.dir' set, a job takes aligned checkpoints every
+ * 'execution.checkpointing.interval' into <dir>/<job id>/chk-N/ and resumes from the latest
+ * complete one when started again; see src/sql/README.md. */
+
+typedef struct weir_sql_checkpoint_stats {
+    int64_t id;             /* the checkpoint's number N */
+    uint64_t bytes;         /* bytes of the state's records (all operator instances) */
+    uint64_t file_bytes;    /* bytes of its state files (LZ4-compressed) */
+    int64_t duration_ms;    /* from the trigger until _metadata was renamed into place */
+    char path[1024];        /* its directory */
+} weir_sql_checkpoint_stats;
+
+/* Takes a checkpoint of every running job of the session now (one after another) and
+ * blocks until each completes; out gets the totals (bytes summed, duration summed, the
+ * last one's id and path). Fails when no running job has 'state.checkpoints.dir', or a
+ * checkpoint fails or the job ends first. For benchmarks and tests. @thread any */
+int weir_sql_session_checkpoint_now(weir_sql_session *s, weir_sql_checkpoint_stats *out, weir_err *err);
+/* The same for one job. @thread any */
+int weir_sql_job_checkpoint_now(weir_sql_job *job, weir_sql_checkpoint_stats *out, weir_err *err);
+/* Like weir_sql_session_stop, but each running job with a savepoint directory
+ * ('state.savepoints.dir', or <state.checkpoints.dir>/savepoints) first takes a final
+ * checkpoint there (a savepoint) and prints its path on stderr. (SIGTERM in weir sql.) */
+void weir_sql_session_stop_with_savepoint(weir_sql_session *s);
+/* Whether the last failure of weir_sql_session_execute was a job refusing to start from
+ * a checkpoint or savepoint whose operator state does not fit the job (weir sql exits 2). */
+bool weir_sql_session_state_refused(weir_sql_session *s);
+
 /* ---- printing (ast.c) ------------------------------------------------------------- */
 
 /* The canonical form: S-expressions, one clause per line, indented by depth; keywords

@@ -47,7 +47,8 @@ const uint8_t *weir_sql_keytab_key(const weir_sql_keytab *t, int index, size_t *
 
 /* A message from a sending worker's exchange instance to a receiving worker's. */
 typedef struct weir_sql_xmsg {
-    enum { WEIR_SQL_XMSG_BATCH, WEIR_SQL_XMSG_WATERMARK, WEIR_SQL_XMSG_FINISH } kind;
+    /* BARRIER: checkpoint number ts has passed the sender (exchange.c aligns them) */
+    enum { WEIR_SQL_XMSG_BATCH, WEIR_SQL_XMSG_WATERMARK, WEIR_SQL_XMSG_FINISH, WEIR_SQL_XMSG_BARRIER } kind;
     int exchange;             /* the exchange's number in the job */
     int sender;               /* the sending worker */
     int64_t ts;               /* WATERMARK */
@@ -75,6 +76,21 @@ bool weir_sql_worker_exchanges_done(const weir_sql_worker *w);
 
 extern const weir_sql_op_vtab weir_sql_op_exchange;
 extern const weir_sql_op_vtab weir_sql_op_window_agg;
+
+/* The window operator's snapshot (its vtab's snapshot hook) with each record handed to
+ * put(ctx, ...) instead of a checkpoint's writer: what the hook writes, record for record
+ * (tests compare a restored run with an uninterrupted one through it). */
+typedef void (*weir_sql_state_put_fn)(void *ctx, const void *key, size_t klen, const void *val, size_t vlen);
+int weir_sql_window_agg_snapshot(weir_sql_op *op, weir_sql_state_put_fn put, void *ctx, weir_err *err);
+
+/* ---- the session time zone (expr_time.c) ----------------------------------------------
+ * 'table.local-time-zone': NULL or 'default' (the process's zone), a fixed offset ('UTC',
+ * 'GMT+08:00', '+05:30') or a region of the tz database ('Asia/Shanghai'). check refuses
+ * anything else with a message naming the option; set applies the zone to every
+ * TIMESTAMP_LTZ conversion of the process (a region through the process's TZ: glibc has no
+ * per-thread zones), and is meant to run at a job's start, before its workers. */
+int weir_sql_time_zone_check(const char *zone, weir_err *err);
+int weir_sql_time_zone_set(const char *zone, weir_err *err);
 
 /* ---- scans: watermark generation (op_scan.c) ------------------------------------------ */
 

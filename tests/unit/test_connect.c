@@ -1,4 +1,6 @@
-/* test_connect.c — the non-Kafka connectors (datagen, print, blackhole, filesystem) driven
+/* test_connect.c — the connectors (datagen, print, blackhole, filesystem; kafka and
+ * upsert-kafka against an in-process Weir broker: checkpoint positions and seek, upsert
+ * reads) driven
  * through their weir_sql_connector ops with tables made by the real parser and catalog:
  * datagen's sequences over splits, random bounds, null rates and rate limit; the print
  * sink's exact lines through a real session; the filesystem sink's rolling, in-progress
@@ -12,8 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
 #include "base/base.h"
 #include "connect/connect.h"
+#include "kafka/kafka.h"
+#include "log/log.h"
+#include "net/net.h"
 #include "sql/sql.h"
 #include "test.h"
 
@@ -995,13 +1006,321 @@ static void rm_tree(const char *path) {
     rmdir(path);
 }
 
+/* ---- kafka and upsert-kafka, against an in-process broker ------------------------------- */
+
+/* A Weir broker on this process's own event loop thread (the real server code, as
+ * `weir serve` runs it), on a free port with its data under tmp_root. */
+typedef struct mini_broker {
+    weir_config cfg;
+    weir_loop *loop;
+    weir_log *log;
+    weir_kafka_server *kafka;
+    pthread_t tid;
+    bool up;
+    char bootstrap[64];
+} mini_broker;
+
+static mini_broker broker;
+
+static void *broker_thread(void *arg) {
+    weir_loop_run(((mini_broker *)arg)->loop);
+    return NULL;
+}
+
+static bool broker_log_idle(void *arg) { return weir_log_idle(arg); }
+
+/* the log flushes what the loop's turn appended before the loop sleeps (as in serve.c) */
+static void broker_before_sleep(void *arg) { weir_log_before_sleep(arg); }
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &len)) return -1;
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static const char *broker_start(void) {
+    if (broker.up) return broker.bootstrap;
+    int port = free_port();
+    char listeners[96], dirs[1100];
+    snprintf(listeners, sizeof listeners, "WEIR_LISTENERS=PLAINTEXT://127.0.0.1:%d", port);
+    snprintf(dirs, sizeof dirs, "WEIR_LOG_DIRS=%s/broker", tmp_root);
+    char *envp[] = {listeners, dirs, "WEIR_NUM_PARTITIONS=2", NULL};
+    weir_err err;
+    weir_log_set_level(WEIR_LOG_WARN);
+    if (weir_config_load(&broker.cfg, NULL, envp, &err) != WEIR_OK || weir_loop_new(&broker.loop, &err) != WEIR_OK ||
+        weir_log_open(&broker.cfg, broker.loop, &broker.log, &err) != WEIR_OK ||
+        weir_kafka_server_start(&broker.cfg, broker.loop, broker.log, &broker.kafka, &err) != WEIR_OK) {
+        fprintf(stderr, "    broker: %s\n", err.msg);
+        return NULL;
+    }
+    weir_loop_set_before_sleep(broker.loop, broker_before_sleep, broker.log);
+    snprintf(broker.bootstrap, sizeof broker.bootstrap, "127.0.0.1:%d", weir_kafka_server_port(broker.kafka));
+    pthread_create(&broker.tid, NULL, broker_thread, &broker);
+    broker.up = true;
+    return broker.bootstrap;
+}
+
+static void broker_stop(void) {
+    if (!broker.up) return;
+    weir_loop_stop(broker.loop);
+    pthread_join(broker.tid, NULL);
+    weir_kafka_server_stop(broker.kafka);
+    weir_loop_drain(broker.loop, broker_log_idle, broker.log, 30000);
+    weir_kafka_server_free(broker.kafka);
+    weir_log_close(broker.log);
+    weir_loop_free(broker.loop);
+    broker.up = false;
+}
+
+/* Produces (key, value) records to one partition with librdkafka (NULL value: a
+ * tombstone) and waits for them all to be acknowledged. */
+static int delivery_failures;
+
+static void produce_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    if (m->err) {
+        fprintf(stderr, "    delivery: %s\n", rd_kafka_err2str(m->err));
+        delivery_failures++;
+    }
+}
+
+static int produce(const char *topic, int partition, const char *const *keys, const char *const *values, int n) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_dr_msg_cb(conf, produce_delivered);
+    delivery_failures = 0;
+    rd_kafka_conf_set(conf, "bootstrap.servers", broker.bootstrap, errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "enable.idempotence", "false", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) return WEIR_ERROR;
+    int rc = WEIR_OK;
+    for (int i = 0; i < n && rc == WEIR_OK; i++) {
+        const char *k = keys ? keys[i] : NULL, *v = values[i];
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(k, k ? strlen(k) : 0), RD_KAFKA_V_VALUE((void *)v, v ? strlen(v) : 0), RD_KAFKA_V_END);
+        if (e) {
+            fprintf(stderr, "    produce: %s\n", rd_kafka_err2str(e));
+            rc = WEIR_ERROR;
+        }
+    }
+    if (rd_kafka_flush(rk, 20000)) {
+        fprintf(stderr, "    produce: not all delivered in 20 s\n");
+        rc = WEIR_ERROR;
+    }
+    if (delivery_failures) rc = WEIR_ERROR;
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* Reads from r into b until it has at least want rows or the reader ends (deadline 20 s). */
+static int read_rows(const weir_sql_connector *c, void *r, weir_sql_batch *b, int want, int max) {
+    weir_err err;
+    int64_t deadline = weir_mono_ms() + 20000;
+    while (b->nrows < want && weir_mono_ms() < deadline) {
+        int rc = c->source->read(r, b, max, 100, &err);
+        if (rc == WEIR_SQL_END) return WEIR_SQL_END;
+        if (rc < 0) {
+            fprintf(stderr, "    read: %s\n", err.msg);
+            return WEIR_ERROR;
+        }
+    }
+    return b->nrows >= want ? WEIR_OK : WEIR_ERROR;
+}
+
+static int64_t pos_offset(const weir_buf *pos) {
+    int64_t v = 0;
+    for (size_t i = pos->len - 8; i < pos->len; i++) v = v << 8 | pos->data[i];
+    return v;
+}
+
+#define POS_DDL                                                                                                        \
+    "CREATE TABLE pt (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 'pos_t', 'format' = 'json', "                  \
+    "'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', "                                 \
+    "'scan.bounded.mode' = 'latest-offset')"
+
+/* Positions name the offset after the last row read() returned (not what the consumer
+ * prefetched): a source reopened and sought there reads exactly the rest, once. */
+TEST(kafka_position_and_seek) {
+    CHECK(broker_start() != NULL);
+    if (!broker.up) return;
+    const char *vals0[10], *vals1[10];
+    char text[20][32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(text[i], sizeof text[i], "{\"id\":%d}", i);
+        snprintf(text[10 + i], sizeof text[10 + i], "{\"id\":%d}", 100 + i);
+        vals0[i] = text[i];
+        vals1[i] = text[10 + i];
+    }
+    CHECK(produce("pos_t", 0, NULL, vals0, 10) == WEIR_OK);
+    CHECK(produce("pos_t", 1, NULL, vals1, 10) == WEIR_OK);
+    char ddl[600];
+    snprintf(ddl, sizeof ddl, POS_DDL, broker.bootstrap);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_sql_table *t = table_of(&a, ddl);
+    CHECK(t != NULL);
+    const weir_sql_connector *c = &weir_connect_kafka;
+    weir_sql_conn_ctx ctx = {.table = t, .nworkers = 1};
+    weir_err err;
+    void *src = NULL, *r = NULL;
+    int nsplits = 0, splits[2] = {0, 1};
+    CHECK(c->source->open(&ctx, &src, &nsplits, &err) == WEIR_OK);
+    CHECK_EQ_INT(nsplits, 2);
+    CHECK(c->source->open_reader(src, 0, splits, 2, &r, &err) == WEIR_OK);
+    weir_sql_batch b;
+    batch_of(&b, t);
+    CHECK(read_rows(c, r, &b, 7, 3) == WEIR_OK);
+    int seen[200] = {0};
+    int64_t first_p0 = 0, first_p1 = 0; /* rows of each partition read before the positions */
+    for (int i = 0; i < b.nrows; i++) {
+        int64_t id = weir_sql_batch_get_i64(&b, 0, i);
+        seen[id]++;
+        if (id < 100) first_p0++;
+        else first_p1++;
+    }
+    weir_buf pos[2];
+    for (int s = 0; s < 2; s++) {
+        weir_buf_init(&pos[s]);
+        CHECK(c->source->position(r, s, &pos[s], &err) == WEIR_OK);
+    }
+    CHECK_EQ_INT(pos_offset(&pos[0]), first_p0);
+    CHECK_EQ_INT(pos_offset(&pos[1]), first_p1);
+    c->source->close_reader(r);
+    c->source->close(src);
+
+    /* reopened at the table's startup mode (earliest) but sought to the positions */
+    CHECK(c->source->open(&ctx, &src, &nsplits, &err) == WEIR_OK);
+    for (int s = 0; s < 2; s++) CHECK(c->source->seek(src, pos[s].data, pos[s].len, &err) == WEIR_OK);
+    CHECK(c->source->open_reader(src, 0, splits, 2, &r, &err) == WEIR_OK);
+    weir_sql_batch_clear(&b);
+    CHECK_EQ_INT(read_rows(c, r, &b, 1000, 1000), WEIR_SQL_END);
+    CHECK_EQ_INT(b.nrows, 20 - (int)(first_p0 + first_p1));
+    for (int i = 0; i < b.nrows; i++) seen[weir_sql_batch_get_i64(&b, 0, i)]++;
+    for (int id = 0; id < 10; id++) {
+        CHECK_EQ_INT(seen[id], 1);
+        CHECK_EQ_INT(seen[100 + id], 1);
+    }
+    /* rows of one partition come in offset order: the rest starts right after the position */
+    c->source->close_reader(r);
+
+    /* a position naming a partition the table does not have */
+    uint8_t bad[64];
+    memcpy(bad, pos[1].data, pos[1].len);
+    bad[3 + 5 + 3] = 7; /* the partition's low byte: "pos_t" is 5 bytes */
+    CHECK(c->source->seek(src, bad, pos[1].len, &err) == WEIR_ERROR);
+    CHECK(strstr(err.msg, "topic pos_t, partition 7, which the table does not read") != NULL);
+    CHECK(c->source->seek(src, bad, 5, &err) == WEIR_ERROR);
+    c->source->close(src);
+    for (int s = 0; s < 2; s++) weir_buf_free(&pos[s]);
+    weir_sql_batch_free(&b);
+    weir_arena_free(&a);
+}
+
+#define UPSERT_DDL                                                                                                     \
+    "CREATE TABLE ut (k STRING, n BIGINT, note STRING, PRIMARY KEY (k) NOT ENFORCED) WITH ("                          \
+    "'connector' = 'upsert-kafka', 'topic' = 'ups_t', 'key.format' = 'json', 'value.format' = 'json', "              \
+    "'value.fields-include' = 'EXCEPT_KEY', 'properties.bootstrap.servers' = '%s', "                                  \
+    "'scan.bounded.mode' = 'latest-offset')"
+
+/* upsert-kafka reads from the earliest offset by default: a value is +U of its key (key
+ * columns from the record key), a tombstone -D with only the key set. */
+TEST(upsert_kafka_source_kinds) {
+    CHECK(broker_start() != NULL);
+    if (!broker.up) return;
+    const char *keys[] = {"{\"k\":\"a\"}", "{\"k\":\"b\"}", "{\"k\":\"a\"}", "{\"k\":\"b\"}"};
+    const char *vals[] = {"{\"n\":1,\"note\":\"x\"}", "{\"n\":2,\"note\":\"y\"}", "{\"n\":3,\"note\":\"z\"}", NULL};
+    CHECK(produce("ups_t", 0, keys, vals, 4) == WEIR_OK);
+    char ddl[600];
+    snprintf(ddl, sizeof ddl, UPSERT_DDL, broker.bootstrap);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_sql_table *t = table_of(&a, ddl);
+    CHECK(t != NULL);
+    const weir_sql_connector *c = &weir_connect_upsert_kafka;
+    CHECK(c->changelog(t, true) == WEIR_SQL_CHANGES_UPSERT);
+    /* the query reads only n: the key is read all the same */
+    bool needed[3] = {false, true, false};
+    weir_sql_conn_ctx ctx = {.table = t, .needed = needed, .nworkers = 1};
+    weir_err err;
+    void *src = NULL, *r = NULL;
+    int nsplits = 0;
+    CHECK(c->source->open(&ctx, &src, &nsplits, &err) == WEIR_OK);
+    CHECK_EQ_INT(nsplits, 2);
+    int splits[2] = {0, 1};
+    CHECK(c->source->open_reader(src, 0, splits, 2, &r, &err) == WEIR_OK);
+    weir_sql_batch b;
+    batch_of(&b, t);
+    CHECK_EQ_INT(read_rows(c, r, &b, 1000, 1000), WEIR_SQL_END);
+    CHECK_EQ_INT(b.nrows, 4);
+    static const char *const want_k[] = {"a", "b", "a", "b"};
+    static const int want_kind[] = {WEIR_SQL_ROW_UPDATE_AFTER, WEIR_SQL_ROW_UPDATE_AFTER, WEIR_SQL_ROW_UPDATE_AFTER,
+                                    WEIR_SQL_ROW_DELETE};
+    for (int i = 0; i < b.nrows && i < 4; i++) {
+        weir_str k = weir_sql_batch_get_str(&b, 0, i);
+        CHECK(k.len == 1 && k.ptr[0] == want_k[i][0]);
+        CHECK_EQ_INT(b.row_kinds[i], want_kind[i]);
+        if (i < 3) CHECK_EQ_INT(weir_sql_batch_get_i64(&b, 1, i), i + 1);
+        else CHECK(weir_sql_batch_is_null(&b, 1, i));
+        CHECK(weir_sql_batch_is_null(&b, 2, i)); /* not needed: not read */
+    }
+    c->source->close_reader(r);
+    c->source->close(src);
+    weir_sql_batch_free(&b);
+    weir_arena_free(&a);
+}
+
+TEST(upsert_kafka_validate) {
+    const weir_sql_connector *c = &weir_connect_upsert_kafka;
+    CHECK(strstr(validate_msg(c, "CREATE TABLE u (k INT, v INT) WITH ('connector' = 'upsert-kafka', 'topic' = 't', "
+                                 "'key.format' = 'json', 'value.format' = 'json')", false),
+                 "needs a primary key") != NULL);
+    CHECK(strstr(validate_msg(c, "CREATE TABLE u (k INT, v INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = "
+                                 "'upsert-kafka', 'topic' = 't', 'value.format' = 'json')", true),
+                 "needs option 'key.format'") != NULL);
+    CHECK(strstr(validate_msg(c, "CREATE TABLE u (k INT, v INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = "
+                                 "'upsert-kafka', 'topic' = 't', 'key.format' = 'json', 'value.format' = 'json', "
+                                 "'sink.buffer-flush.max-rows' = '10')", false),
+                 "must both be greater than zero") != NULL);
+    CHECK_EQ_STR(validate_msg(c, "CREATE TABLE u (k INT, v INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = "
+                                 "'upsert-kafka', 'topic' = 't', 'key.format' = 'json', 'value.format' = 'csv', "
+                                 "'properties.bootstrap.servers' = 'h:1', 'sink.buffer-flush.max-rows' = '10', "
+                                 "'sink.buffer-flush.interval' = '1 s')", false),
+                 "");
+    /* changelog modes */
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_sql_table *t = table_of(&a, "CREATE TABLE d (id INT) WITH ('connector' = 'kafka', 'topic' = 't', "
+                                     "'value.format' = 'debezium-json')");
+    weir_sql_table *j = table_of(&a, "CREATE TABLE d (id INT) WITH ('connector' = 'kafka', 'topic' = 't', "
+                                     "'format' = 'json')");
+    CHECK(t && j);
+    if (t && j) {
+        CHECK(weir_connect_kafka.changelog(t, true) == WEIR_SQL_CHANGES_ALL);
+        CHECK(weir_connect_kafka.changelog(t, false) == WEIR_SQL_CHANGES_ALL);
+        CHECK(weir_connect_kafka.changelog(j, false) == WEIR_SQL_CHANGES_INSERT_ONLY);
+        CHECK(weir_connect_print.changelog(j, false) == WEIR_SQL_CHANGES_ALL);
+        CHECK(weir_connect_blackhole.changelog(j, false) == WEIR_SQL_CHANGES_ALL);
+        CHECK(weir_connect_filesystem.changelog(j, false) == WEIR_SQL_CHANGES_INSERT_ONLY);
+    }
+    weir_arena_free(&a);
+}
+
 static void setup(void) {
     weir_connect_register_all();
     snprintf(tmp_root, sizeof tmp_root, "/tmp/weir-test-connect-XXXXXX");
     if (!mkdtemp(tmp_root)) perror("mkdtemp");
 }
 
-static void teardown(void) { rm_tree(tmp_root); }
+static void teardown(void) {
+    broker_stop();
+    rm_tree(tmp_root);
+}
 
 TEST(begin) { setup(); }
 TEST(end) { teardown(); }
@@ -1011,4 +1330,5 @@ TEST_MAIN(T(begin), T(datagen_sequence_over_three_splits), T(datagen_sequence_re
           T(datagen_validate_errors), T(print_lines_exact), T(print_prefixes), T(print_and_blackhole_validate),
           T(datagen_to_blackhole_job), T(filesystem_rolls_by_size_json), T(filesystem_rolls_by_size_csv),
           T(filesystem_close_without_flush_keeps_the_checkpointed_rows), T(filesystem_rolls_by_time),
-          T(filesystem_job), T(filesystem_validate_errors), T(end))
+          T(filesystem_job), T(filesystem_validate_errors), T(kafka_position_and_seek), T(upsert_kafka_source_kinds),
+          T(upsert_kafka_validate), T(end))

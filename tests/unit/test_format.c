@@ -1,4 +1,4 @@
-/* test_format.c — the json, csv and raw record formats (src/connect/format*.c): every
+/* test_format.c — the json, csv, raw and debezium-json record formats (src/connect/format*.c): every
  * scalar type decoded and encoded back (exact bytes, as Flink writes them), nested
  * ROW/ARRAY/MAP in json, missing fields, ignore-parse-errors, the exact error texts, only
  * the needed columns written, format open errors and option keys, and 10,000 seeded
@@ -879,6 +879,159 @@ TEST(csv_mutations_never_crash) {
     weir_format_free(f);
 }
 
+/* ---- debezium-json ------------------------------------------------------------------- */
+
+/* Decodes a Debezium record with weir_format_decode_changes into a fresh batch; returns
+ * the code, and the rows as "+I 1|a; -U ..." in *text. */
+static int decode_changes(weir_format *f, weir_sql_batch *b, const char *rec, const char **text, weir_err *err) {
+    static char out[4096];
+    weir_sql_batch_clear(b);
+    int row = weir_sql_batch_add_row(b);
+    size_t n = rec ? strlen(rec) : 0;
+    char *copy = rec ? malloc(n ? n : 1) : NULL;
+    if (copy) memcpy(copy, rec, n);
+    int nrows = -1;
+    int rc = weir_format_decode_changes(f, copy, n, b, row, &nrows, err);
+    free(copy);
+    static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
+    out[0] = 0;
+    size_t len = 0;
+    for (int i = 0; rc == WEIR_OK && i < nrows; i++)
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s %s", i ? "; " : "", kinds[b->row_kinds[row + i]],
+                                row_text(b, row + i));
+    if (text) *text = out;
+    return rc;
+}
+
+TEST(debezium_decode_kinds) {
+    weir_sql_table *t = table("CREATE TABLE dz (id INT, name STRING, w DOUBLE) WITH ('format' = 'debezium-json')");
+    weir_err err = {{0}};
+    weir_sql_batch b;
+    weir_format *f = format_and_batch(t, "debezium-json", "", NULL, &err, &b);
+    if (!f) return;
+    CHECK(weir_format_is_changelog(f));
+    const char *text;
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"before\":null,\"after\":{\"id\":1,\"name\":\"a\",\"w\":1.5},\"op\":\"c\"}",
+                                &text, &err), WEIR_OK);
+    CHECK_EQ_STR(text, "+I 1|a|1.5");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"op\":\"r\",\"after\":{\"id\":2,\"name\":\"b\"},\"source\":{\"x\":[1]}}",
+                                &text, &err), WEIR_OK);
+    CHECK_EQ_STR(text, "+I 2|b|NULL");
+    CHECK_EQ_INT(decode_changes(f, &b, " {\"before\":{\"id\":1,\"name\":\"a\",\"w\":1.5},\"after\":{\"id\":1,\"name\":"
+                                "\"a2\",\"w\":2.5},\"op\":\"u\",\"ts_ms\":5} ", &text, &err), WEIR_OK);
+    CHECK_EQ_STR(text, "-U 1|a|1.5; +U 1|a2|2.5");
+    CHECK_EQ_INT(b.nrows, 2);
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"before\":{\"id\":1,\"name\":\"a2\",\"w\":2.5},\"after\":null,\"op\":\"d\"}",
+                                &text, &err), WEIR_OK);
+    CHECK_EQ_STR(text, "-D 1|a2|2.5");
+    /* Debezium's tombstone after a delete: no row */
+    int nrows = -1;
+    weir_sql_batch_clear(&b);
+    CHECK_EQ_INT(weir_format_decode_changes(f, NULL, 0, &b, weir_sql_batch_add_row(&b), &nrows, &err), WEIR_OK);
+    CHECK_EQ_INT(nrows, 0);
+    CHECK_EQ_INT(decode(f, &b, NULL, NULL, &err), WEIR_ENOTFOUND);
+    /* errors */
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"after\":{\"id\":1},\"op\":\"x\"}", &text, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "unknown \"op\" value \"x\" (Debezium's are c, r, u and d)");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"before\":null,\"after\":null,\"op\":\"d\"}", &text, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "the \"before\" field of a change event with \"op\": \"d\" is null (with Debezium's Postgres "
+                          "connector, set the table's REPLICA IDENTITY to FULL)");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"after\":{\"id\":1}}", &text, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "no \"op\" field (a Debezium change event has \"op\": c, r, u or d)");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"after\":[1],\"op\":\"c\"}", &text, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "the \"after\" field is not an object: found an array");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"after\":{\"id\":\"x1\"},\"op\":\"c\"}", &text, &err), WEIR_ERROR);
+    CHECK(strstr(err.msg, "in \"after\": field 'id'") == err.msg);
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"schema\":{},\"payload\":{\"after\":{\"id\":1},\"op\":\"c\"}}", &text, &err),
+                 WEIR_ERROR);
+    CHECK(strstr(err.msg, "set 'debezium-json.schema-include' = 'true'") != NULL);
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"op\":\"c\",\"after\":{}} x", &text, &err), WEIR_ERROR);
+    CHECK_EQ_STR(err.msg, "at byte 22: unexpected 'x' after the JSON object");
+    weir_format_free(f);
+    weir_sql_batch_free(&b);
+
+    /* schema-include and ignore-parse-errors, under the value. prefix */
+    t = table("CREATE TABLE dz2 (id INT, name STRING) WITH ('value.format' = 'debezium-json', "
+              "'value.debezium-json.schema-include' = 'true', 'value.debezium-json.ignore-parse-errors' = 'true')");
+    f = format_and_batch(t, "debezium-json", "value.", NULL, &err, &b);
+    if (!f) return;
+    CHECK(weir_format_ignores_parse_errors(f));
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"schema\":{\"type\":\"struct\"},\"payload\":{\"before\":{\"id\":3,\"name\":"
+                                "\"p\"},\"after\":{\"id\":3,\"name\":\"q\"},\"op\":\"u\"}}", &text, &err), WEIR_OK);
+    CHECK_EQ_STR(text, "-U 3|p; +U 3|q");
+    /* a field that does not fit becomes NULL; a record without a payload still fails */
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"payload\":{\"after\":{\"id\":\"zz\",\"name\":\"r\"},\"op\":\"c\"}}", &text,
+                                &err), WEIR_OK);
+    CHECK_EQ_STR(text, "+I NULL|r");
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"before\":null,\"after\":{\"id\":1},\"op\":\"c\"}", &text, &err), WEIR_ERROR);
+    CHECK(strstr(err.msg, "no \"payload\" object ('value.debezium-json.schema-include' is true") == err.msg);
+    weir_format_free(f);
+    weir_sql_batch_free(&b);
+}
+
+/* As Flink's DebeziumJsonSerializationSchema: +I/+U are creates, -U/-D deletes. */
+TEST(debezium_encode_as_flink) {
+    weir_sql_table *t = table("CREATE TABLE de (id INT, name STRING, ts TIMESTAMP(3)) WITH ('format' = "
+                              "'debezium-json', 'debezium-json.timestamp-format.standard' = 'ISO-8601')");
+    weir_err err = {{0}};
+    weir_sql_batch b;
+    weir_format *f = format_and_batch(t, "debezium-json", "", NULL, &err, &b);
+    if (!f) return;
+    const char *text;
+    CHECK_EQ_INT(decode_changes(f, &b, "{\"before\":{\"id\":1,\"name\":\"a\",\"ts\":\"2024-01-31T12:00:00.123\"},"
+                                "\"after\":{\"id\":1,\"name\":null,\"ts\":\"2024-02-01T00:00:00\"},\"op\":\"u\"}", &text,
+                                &err), WEIR_OK);
+    int rc;
+    CHECK_EQ_STR(encode(f, &b, 0, &rc),
+                 "{\"before\":{\"id\":1,\"name\":\"a\",\"ts\":\"2024-01-31T12:00:00.123\"},\"after\":null,\"op\":\"d\"}");
+    CHECK_EQ_STR(encode(f, &b, 1, &rc),
+                 "{\"before\":null,\"after\":{\"id\":1,\"name\":null,\"ts\":\"2024-02-01T00:00:00\"},\"op\":\"c\"}");
+    b.row_kinds[0] = WEIR_SQL_ROW_INSERT;
+    CHECK_EQ_STR(encode(f, &b, 0, &rc),
+                 "{\"before\":null,\"after\":{\"id\":1,\"name\":\"a\",\"ts\":\"2024-01-31T12:00:00.123\"},\"op\":\"c\"}");
+    b.row_kinds[1] = WEIR_SQL_ROW_DELETE;
+    CHECK_EQ_STR(encode(f, &b, 1, &rc),
+                 "{\"before\":{\"id\":1,\"name\":null,\"ts\":\"2024-02-01T00:00:00\"},\"after\":null,\"op\":\"d\"}");
+    weir_format_free(f);
+    /* encode.ignore-null-fields drops the null image and null fields */
+    t = table("CREATE TABLE de2 (id INT, name STRING, ts TIMESTAMP(3)) WITH ('format' = 'debezium-json', "
+              "'debezium-json.encode.ignore-null-fields' = 'true')");
+    f = t ? open_format(t, "debezium-json", "", NULL, &err) : NULL;
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_STR(encode(f, &b, 1, &rc), "{\"before\":{\"id\":1,\"ts\":\"2024-02-01 00:00:00\"},\"op\":\"d\"}");
+        b.row_kinds[1] = WEIR_SQL_ROW_UPDATE_AFTER;
+        CHECK_EQ_STR(encode(f, &b, 1, &rc), "{\"after\":{\"id\":1,\"ts\":\"2024-02-01 00:00:00\"},\"op\":\"c\"}");
+        weir_format_free(f);
+    }
+    /* json options debezium-json does not have are refused */
+    t = table("CREATE TABLE de3 (id INT) WITH ('format' = 'debezium-json', 'debezium-json.fail-on-missing-field' = "
+              "'true')");
+    CHECK(t && open_format(t, "debezium-json", "", NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "unsupported option 'debezium-json.fail-on-missing-field' for format 'debezium-json'") !=
+          NULL);
+    const char *const *keys = weir_format_option_keys("debezium-json");
+    CHECK(keys && !strcmp(keys[0], "debezium-json.schema-include"));
+    weir_sql_batch_free(&b);
+}
+
+TEST(debezium_mutations_never_crash) {
+    weir_sql_table *t = table("CREATE TABLE dzz (id BIGINT, name STRING, tags ARRAY<STRING>, r ROW<a INT>) WITH "
+                              "('format' = 'debezium-json')");
+    weir_err err = {{0}};
+    weir_sql_batch b;
+    weir_format *f = format_and_batch(t, "debezium-json", "", NULL, &err, &b);
+    if (!f) return;
+    static const char *const seeds[] = {
+        "{\"before\":null,\"after\":{\"id\":1,\"name\":\"a\",\"tags\":[\"x\"],\"r\":{\"a\":1}},\"op\":\"c\"}",
+        "{\"before\":{\"id\":1},\"after\":{\"id\":2,\"name\":\"\\u00e9\"},\"op\":\"u\",\"source\":{\"q\":[1,{}]}}",
+        "{\"op\":\"d\",\"before\":{\"id\":3,\"tags\":null}}",
+    };
+    CHECK_EQ_INT(fuzz(f, &b, seeds, 3, 4000, "{}[]\":,\\ 0123456789.-nulcrdbeoftpa"), 0);
+    weir_format_free(f);
+    weir_sql_batch_free(&b);
+}
+
 static void setup(void) {
     weir_arena_init(&arena, 0);
     weir_sql_catalog_init(&cat, &arena);
@@ -894,4 +1047,5 @@ TEST_MAIN(T(begin), T(json_scalars_round_trip), T(json_numbers_and_strings_as_fl
           T(json_ignore_parse_errors), T(json_error_messages), T(json_only_needed_columns),
           T(json_field_names_are_case_sensitive_and_escaped), T(json_map_null_key_modes), T(wide_decimals), T(csv_scalars_round_trip),
           T(csv_options), T(csv_errors_and_ignore), T(raw_format), T(open_errors_and_option_keys), T(key_format_carries_its_columns),
-          T(json_mutations_never_crash), T(csv_mutations_never_crash), T(end))
+          T(json_mutations_never_crash), T(csv_mutations_never_crash), T(debezium_decode_kinds),
+          T(debezium_encode_as_flink), T(debezium_mutations_never_crash), T(end))

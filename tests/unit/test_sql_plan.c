@@ -147,6 +147,16 @@ static bool plan_ok(const weir_sql_plan *p, bool compile, weir_buf *why) {
             ok = false;
         if (!ok) weir_buf_append(why, "bad EXCHANGE/WINDOW_AGG; ", 25);
         break;
+    case WEIR_SQL_PLAN_GROUP_AGG:
+    case WEIR_SQL_PLAN_RANK:
+    case WEIR_SQL_PLAN_OVER_AGG:
+    case WEIR_SQL_PLAN_JOIN:
+    case WEIR_SQL_PLAN_INTERVAL_JOIN: /* parameters in ext, printed by describe */
+        if (p->ninputs < 1 || p->ninputs > 2 || !p->ext || !p->describe || p->ncols < 1) {
+            ok = false;
+            weir_buf_append(why, "bad stateful node; ", 19);
+        }
+        break;
     }
     for (int i = 0; i < p->ninputs; i++) ok = plan_ok(p->inputs[i], compile, why) && ok;
     return ok;

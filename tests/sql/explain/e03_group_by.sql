@@ -1,4 +1,0 @@
-CREATE TABLE orders (id BIGINT, name STRING, amount INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'test-source');
-SELECT name, SUM(amount)
-FROM orders
-GROUP BY name;

@@ -90,21 +90,21 @@ static void bench_die(const char *fmt, ...) {
 
 /* ------------------------------------------------------------------ running a job */
 
-/* Parses, binds and plans the script (DDL into a fresh catalog; the last INSERT is the
- * job), runs it with parallelism 1 to its end, and fills r.  When stop_at_state > 0 (case
- * e), the job's sources are unbounded: once the rows read reach stop_at_rows it takes a
- * checkpoint (weir_sql_job_checkpoint_now when this build has it), times it, and stops the
- * job.  The analyzed plan goes to analyze_path. */
-static void bench_job(const char *sql, const char *analyze_path, FILE *log, bench_result_t *r) {
+/* Parses and binds sql into a fresh catalog on arena (DDL; the last INSERT is the job),
+ * plans that INSERT into a new job with the given configuration and starts it with
+ * parallelism 1; *cpu0 and *wall0 are the clocks just before the start. On failure fills
+ * r->msg (r->ok = 2 when binding, planning or an operator refused it: the operator is not
+ * there yet) and returns NULL. out_lock must outlive the job. */
+static weir_sql_job *bench_start_job(weir_arena *arena, const char *sql, FILE *log, pthread_mutex_t *out_lock,
+                                     const char *const *keys, const char *const *vals, int nconf, double *cpu0, double *wall0,
+                                     bench_result_t *r) {
     weir_err err = {{0}};
-    weir_arena arena;
-    weir_arena_init(&arena, 0);
     weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
+    weir_sql_catalog_init(&cat, arena);
     weir_sql_script *script = NULL;
-    if (weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) != WEIR_OK) {
+    if (weir_sql_parse_script(arena, sql, strlen(sql), &script, &err) != WEIR_OK) {
         snprintf(r->msg, sizeof r->msg, "parse: %s", err.msg);
-        return;
+        return NULL;
     }
     weir_sql_bstmt *job_stmt = NULL;
     for (int k = 0; k < script->nstmts; k++) {
@@ -112,27 +112,55 @@ static void bench_job(const char *sql, const char *analyze_path, FILE *log, benc
         if (weir_sql_bind_stmt(&cat, script->stmts[k], &bs, &err) != WEIR_OK) {
             snprintf(r->msg, sizeof r->msg, "bind: %s", err.msg);
             r->ok = 2;
-            return;
+            return NULL;
         }
         if (bs->kind == WEIR_SQL_STMT_INSERT) job_stmt = bs;
     }
     if (!job_stmt) bench_die("no INSERT in the job");
-    pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-    weir_sql_job *job = weir_sql_job_new(NULL, log, &out_lock, NULL, NULL, NULL, 0);
+    weir_sql_job *job = weir_sql_job_new(NULL, log, out_lock, NULL, keys, vals, nconf);
     weir_sql_plan **roots = NULL;
     int nroots = 0;
     if (weir_sql_plan_build(&job->arena, job_stmt, &roots, &nroots, &err) != WEIR_OK) {
         snprintf(r->msg, sizeof r->msg, "%s", err.msg);
         r->ok = 2; /* refused at planning: the operator is not there yet */
         weir_sql_job_free(job);
-        return;
+        return NULL;
     }
-    double c0 = bench_cpu_self(), t0 = bench_now();
+    *cpu0 = bench_cpu_self();
+    *wall0 = bench_now();
     if (weir_sql_job_start(job, roots, nroots, 1, &err) != WEIR_OK) {
         snprintf(r->msg, sizeof r->msg, "start: %s", err.msg);
+        if (strstr(err.msg, "not implemented yet")) r->ok = 2;
         weir_sql_job_free(job);
-        return;
+        return NULL;
     }
+    return job;
+}
+
+/* Writes the job's EXPLAIN ANALYZE text to path (best effort: the figures are extra). */
+static void bench_write_analyze(weir_sql_job *job, const char *path) {
+    weir_buf b;
+    weir_buf_init(&b);
+    weir_sql_job_analyze(job, &b);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fwrite(b.data, 1, b.len, f);
+        fclose(f);
+    }
+    weir_buf_free(&b);
+}
+
+/* Parses, binds and plans the script (DDL into a fresh catalog; the last INSERT is the
+ * job), runs it with parallelism 1 to its end, and fills r. The analyzed plan goes to
+ * analyze_path. */
+static void bench_job(const char *sql, const char *analyze_path, FILE *log, bench_result_t *r) {
+    weir_err err = {{0}};
+    weir_arena arena;
+    weir_arena_init(&arena, 0);
+    pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+    double c0, t0;
+    weir_sql_job *job = bench_start_job(&arena, sql, log, &out_lock, NULL, NULL, 0, &c0, &t0, r);
+    if (!job) return;
     int rc = weir_sql_job_wait(job, &err);
     r->cpu = bench_cpu_self() - c0;
     r->wall = bench_now() - t0;
@@ -141,15 +169,7 @@ static void bench_job(const char *sql, const char *analyze_path, FILE *log, benc
     r->rows_in = st.rows_in;
     r->rows_out = st.rows_out;
     r->late = st.late_rows;
-    weir_buf b;
-    weir_buf_init(&b);
-    weir_sql_job_analyze(job, &b);
-    FILE *f = fopen(analyze_path, "w");
-    if (f) {
-        fwrite(b.data, 1, b.len, f);
-        fclose(f);
-    }
-    weir_buf_free(&b);
+    bench_write_analyze(job, analyze_path);
     if (rc != WEIR_OK) {
         snprintf(r->msg, sizeof r->msg, "job: %s", err.msg);
         if (strstr(err.msg, "not implemented yet")) r->ok = 2; /* an operator that is still a placeholder */
@@ -543,29 +563,21 @@ static void bench_windows(const bench_opts_t *o) {
              tbl);
     double stateless = bench_sql(o, "windows-stateless", "limit, stateless path (scan + calc, same rows)", sql, &r);
 
-    if (!o->skip[0]) {
-        printf("[a] TUMBLE(1 s) COUNT(*) GROUP BY k over %d keys\n", NKEYS);
-        double loop = bench_loop(o, 0, o->window_rows, "hash aggregation per 1 s window", &r);
+    for (int hop = 0; hop < 2; hop++) { /* (a) TUMBLE, (b) HOP: the same job over another window TVF */
+        if (o->skip[hop]) continue;
+        if (!hop) printf("[a] TUMBLE(1 s) COUNT(*) GROUP BY k over %d keys\n", NKEYS);
+        else printf("[b] HOP(size 10 s, slide 1 s) COUNT(*) GROUP BY k over %d keys (each row in 10 windows)\n", NKEYS);
+        double loop = bench_loop(o, hop, o->window_rows,
+                                 hop ? "10 one-second slices per key, summed per slide" : "hash aggregation per 1 s window", &r);
         snprintf(sql, sizeof sql,
                  "%sCREATE TABLE sink (k INT, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT) WITH ('connector' = 'blackhole');\n"
                  "INSERT INTO sink SELECT k, window_start, window_end, COUNT(*)\n"
-                 "FROM TABLE(TUMBLE(TABLE gen, DESCRIPTOR(ts), INTERVAL '1' SECOND))\n"
+                 "FROM TABLE(%s)\n"
                  "GROUP BY k, window_start, window_end;\n",
-                 tbl);
-        double w = bench_sql(o, "tumble", "weir", sql, &r);
-        if (w > 0) bench_summary("a tumble", w, stateless, loop, 5e5);
-    }
-    if (!o->skip[1]) {
-        printf("[b] HOP(size 10 s, slide 1 s) COUNT(*) GROUP BY k over %d keys (each row in 10 windows)\n", NKEYS);
-        double loop = bench_loop(o, 1, o->window_rows, "10 one-second slices per key, summed per slide", &r);
-        snprintf(sql, sizeof sql,
-                 "%sCREATE TABLE sink (k INT, ws TIMESTAMP(3), we TIMESTAMP(3), c BIGINT) WITH ('connector' = 'blackhole');\n"
-                 "INSERT INTO sink SELECT k, window_start, window_end, COUNT(*)\n"
-                 "FROM TABLE(HOP(TABLE gen, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '10' SECOND))\n"
-                 "GROUP BY k, window_start, window_end;\n",
-                 tbl);
-        double w = bench_sql(o, "hop", "weir", sql, &r);
-        if (w > 0) bench_summary("b hop", w, stateless, loop, 5e5);
+                 tbl, hop ? "HOP(TABLE gen, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '10' SECOND)"
+                          : "TUMBLE(TABLE gen, DESCRIPTOR(ts), INTERVAL '1' SECOND)");
+        double w = bench_sql(o, hop ? "hop" : "tumble", "weir", sql, &r);
+        if (w > 0) bench_summary(hop ? "b hop" : "a tumble", w, stateless, loop, 5e5);
     }
 }
 
@@ -670,40 +682,10 @@ static void bench_ckpt_child(const void *arg, bench_result_t *r) {
     weir_err err = {{0}};
     weir_arena arena;
     weir_arena_init(&arena, 0);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_sql_script *script = NULL;
-    if (weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) != WEIR_OK) {
-        snprintf(r->msg, sizeof r->msg, "parse: %s", err.msg);
-        return;
-    }
-    weir_sql_bstmt *ins = NULL;
-    for (int k = 0; k < script->nstmts; k++) {
-        weir_sql_bstmt *bs = NULL;
-        if (weir_sql_bind_stmt(&cat, script->stmts[k], &bs, &err) != WEIR_OK) {
-            snprintf(r->msg, sizeof r->msg, "bind: %s", err.msg);
-            r->ok = 2;
-            return;
-        }
-        if (bs->kind == WEIR_SQL_STMT_INSERT) ins = bs;
-    }
     pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-    weir_sql_job *job = weir_sql_job_new(NULL, log, &out_lock, NULL, keys, vals, 3);
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    if (weir_sql_plan_build(&job->arena, ins, &roots, &nroots, &err) != WEIR_OK) {
-        snprintf(r->msg, sizeof r->msg, "%s", err.msg);
-        r->ok = 2;
-        weir_sql_job_free(job);
-        return;
-    }
-    double c0 = bench_cpu_self(), t0 = bench_now();
-    if (weir_sql_job_start(job, roots, nroots, 1, &err) != WEIR_OK) {
-        snprintf(r->msg, sizeof r->msg, "start: %s", err.msg);
-        if (strstr(err.msg, "not implemented yet")) r->ok = 2;
-        weir_sql_job_free(job);
-        return;
-    }
+    double c0, t0;
+    weir_sql_job *job = bench_start_job(&arena, sql, log, &out_lock, keys, vals, 3, &c0, &t0, r);
+    if (!job) return;
     int64_t target = (int64_t)(a->state_gb * 1e9);
     while (bench_published_state(job) < target && !weir_sql_job_ended(job) && bench_now() - t0 < a->timeout * 0.6) {
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -740,15 +722,7 @@ static void bench_ckpt_child(const void *arg, bench_result_t *r) {
     }
     weir_sql_job_stop(job);
     weir_sql_job_wait(job, &err);
-    weir_buf b;
-    weir_buf_init(&b);
-    weir_sql_job_analyze(job, &b);
-    FILE *f = fopen(an, "w");
-    if (f) {
-        fwrite(b.data, 1, b.len, f);
-        fclose(f);
-    }
-    weir_buf_free(&b);
+    bench_write_analyze(job, an);
     weir_sql_job_free(job);
     weir_arena_free(&arena);
     fflush(log);

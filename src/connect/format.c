@@ -34,6 +34,13 @@ const char *weir_format_key(const weir_format *f, const char *key, char *buf, si
 
 const char *weir_format_table_name(const weir_format *f) { return f->table->name; }
 
+void *weir_format_impl_new(weir_format *f, size_t size) {
+    void *p = calloc(1, size);
+    if (!p) abort();
+    f->impl = p;
+    return p;
+}
+
 int weir_format_opt_bool(weir_format *f, const char *key, bool *out, weir_err *err) {
     char k[256];
     return weir_connect_opt_bool(f->table, weir_format_key(f, key, k, sizeof k), out, err);

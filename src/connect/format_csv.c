@@ -471,9 +471,7 @@ static int char_option(weir_format *f, const char *key, bool unescape, int *out,
 }
 
 static int csv_open(weir_format *f, weir_err *err) {
-    csv_fmt *c = calloc(1, sizeof *c);
-    if (!c) abort();
-    f->impl = c;
+    csv_fmt *c = weir_format_impl_new(f, sizeof *c);
     c->quote = '"';
     c->escape = -1;
     c->sci_decimal = true;

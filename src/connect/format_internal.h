@@ -43,6 +43,9 @@ const char *weir_format_key(const weir_format *f, const char *key, char *buf, si
 int weir_format_opt_bool(weir_format *f, const char *key, bool *out, weir_err *err);
 int weir_format_opt_choice(weir_format *f, const char *key, const char *const *choices, int *out, weir_err *err);
 const char *weir_format_opt_str(const weir_format *f, const char *key);
+/* The format's own state: size zeroed bytes (aborts when out of memory), set as f->impl
+ * so that the format's free() finds it when open fails half-way. */
+void *weir_format_impl_new(weir_format *f, size_t size);
 /* "table 't': " — the start of every open-time error. */
 const char *weir_format_table_name(const weir_format *f);
 

@@ -1069,9 +1069,7 @@ static void json_free(weir_format *f) {
 }
 
 static int json_open(weir_format *f, weir_err *err) {
-    json_fmt *j = calloc(1, sizeof *j);
-    if (!j) abort();
-    f->impl = j;
+    json_fmt *j = weir_format_impl_new(f, sizeof *j);
     j->null_key_literal = "null";
     j->parser_enabled = true;
     static const char *const standards[] = {"SQL", "ISO-8601", NULL};
@@ -1348,9 +1346,7 @@ static void dbz_free(weir_format *f) {
 }
 
 static int dbz_open(weir_format *f, weir_err *err) {
-    dbz_fmt *z = calloc(1, sizeof *z);
-    if (!z) abort();
-    f->impl = z;
+    dbz_fmt *z = weir_format_impl_new(f, sizeof *z);
     if (weir_format_opt_bool(f, "debezium-json.schema-include", &z->schema_include, err) != WEIR_OK) goto fail;
     /* the inner json reads 'json.x' under its prefix: "<prefix>debezium-" + "json.x" is
      * Flink's 'debezium-json.x' (the json keys debezium-json lacks were refused already) */

@@ -109,9 +109,7 @@ static void raw_free(weir_format *f) {
 }
 
 static int raw_open(weir_format *f, weir_err *err) {
-    raw_fmt *r = calloc(1, sizeof *r);
-    if (!r) abort();
-    f->impl = r;
+    raw_fmt *r = weir_format_impl_new(f, sizeof *r);
     char k[256];
     if (f->ncols != 1) {
         weir_err_set(err, "table '%s': the raw format carries exactly one column, found %d", f->table->name, f->ncols);

@@ -197,24 +197,19 @@ static void node_stats(weir_buf *b, weir_sql_job *job, const weir_sql_plan *p, b
     }
 }
 
-/* As explain.c's tree, with each node's figures on the line below it, indented under the
+typedef struct analyze_ctx {
+    weir_sql_job *job;
+    bool ended;
+} analyze_ctx;
+
+/* explain.c's tree, with each node's figures on the line below it, indented under the
  * node (a ':' in the node's column when its inputs follow). */
-static void analyze_tree(weir_buf *b, weir_sql_job *job, const weir_sql_plan *p, weir_buf *lead, bool ended) {
-    weir_sql_plan_describe(b, p, false);
-    outs(b, "\n");
+static void node_stats_line(weir_buf *b, const weir_sql_plan *p, const weir_buf *lead, void *ctx) {
+    const analyze_ctx *a = ctx;
     if (lead->len) weir_buf_append(b, lead->data, lead->len);
     outs(b, p->ninputs ? ":  " : "   ");
-    node_stats(b, job, p, ended);
+    node_stats(b, a->job, p, a->ended);
     outs(b, "\n");
-    for (int i = 0; i < p->ninputs; i++) {
-        bool last = i == p->ninputs - 1;
-        if (lead->len) weir_buf_append(b, lead->data, lead->len);
-        outs(b, last ? "+- " : ":- ");
-        size_t keep = lead->len;
-        weir_buf_append(lead, last ? "   " : ":  ", 3);
-        analyze_tree(b, job, p->inputs[i], lead, ended);
-        lead->len = keep;
-    }
 }
 
 void weir_sql_job_analyze(weir_sql_job *job, weir_buf *out) {
@@ -235,7 +230,7 @@ void weir_sql_job_analyze(weir_sql_job *job, weir_buf *out) {
     for (int k = 0; k < job->nroots; k++) {
         if (k) outs(out, "\n");
         lead.len = 0;
-        analyze_tree(out, job, job->roots[k], &lead, ended);
+        weir_sql_plan_print_tree(out, job->roots[k], &lead, node_stats_line, &(analyze_ctx){job, ended});
     }
     weir_buf_free(&lead);
 

@@ -94,7 +94,7 @@ void weir_sql_plan_print_expr(weir_buf *b, const weir_sql_bexpr *e, const weir_s
     outs(b, ")");
 }
 
-static void field_list(weir_buf *b, const char *tag, const weir_sql_lfield *cols, int n) {
+void weir_sql_plan_print_fields(weir_buf *b, const char *tag, const weir_sql_lfield *cols, int n) {
     outs(b, tag);
     outs(b, "=[");
     for (int k = 0; k < n; k++) {
@@ -153,7 +153,7 @@ static void describe_sink(weir_buf *b, const weir_sql_plan *p) {
     const weir_sql_table *t = p->table;
     if (!t) {
         outs(b, "Sink(table=[*terminal*], ");
-        field_list(b, "fields", p->cols, p->ncols);
+        weir_sql_plan_print_fields(b, "fields", p->cols, p->ncols);
         outs(b, ")");
         return;
     }
@@ -197,8 +197,7 @@ static void describe_calc(weir_buf *b, const weir_sql_plan *p) {
     outs(b, ")");
 }
 
-/* A window's length as Flink prints durations: "10 min", "5 s", "1 h", "1 d", "500 ms". */
-static void duration(weir_buf *b, int64_t ms) {
+void weir_sql_plan_print_duration(weir_buf *b, int64_t ms) {
     static const struct { int64_t ms; const char *unit; } units[] = {
         {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
     char s[48];
@@ -211,6 +210,39 @@ static void duration(weir_buf *b, int64_t ms) {
     outs(b, "0 ms");
 }
 
+void weir_sql_plan_print_names(weir_buf *b, const weir_sql_plan *in, const int *cols, int n) {
+    for (int k = 0; k < n; k++) {
+        if (k) outs(b, ", ");
+        outs(b, in->cols[cols[k]].name);
+    }
+}
+
+void weir_sql_plan_print_window_params(weir_buf *b, const char *fn, int64_t size_ms, int64_t step_ms, int64_t offset_ms) {
+    if (strcmp(fn, "SESSION") == 0) {
+        outs(b, "], gap=[");
+        weir_sql_plan_print_duration(b, size_ms);
+    } else if (strcmp(fn, "TUMBLE") == 0) {
+        outs(b, "], size=[");
+        weir_sql_plan_print_duration(b, size_ms);
+    } else if (strcmp(fn, "HOP") == 0) {
+        outs(b, "], size=[");
+        weir_sql_plan_print_duration(b, size_ms);
+        outs(b, "], slide=[");
+        weir_sql_plan_print_duration(b, step_ms);
+    } else {
+        outs(b, "], max_size=[");
+        weir_sql_plan_print_duration(b, size_ms);
+        outs(b, "], step=[");
+        weir_sql_plan_print_duration(b, step_ms);
+    }
+    if (offset_ms) {
+        outs(b, "], offset=[");
+        if (offset_ms < 0) outs(b, "-");
+        weir_sql_plan_print_duration(b, offset_ms < 0 ? -offset_ms : offset_ms);
+    }
+    outs(b, "])]");
+}
+
 static void describe_exchange(weir_buf *b, const weir_sql_plan *p) {
     const weir_sql_plan *in = p->inputs[0];
     if (p->nkeys == 0) {
@@ -218,10 +250,7 @@ static void describe_exchange(weir_buf *b, const weir_sql_plan *p) {
         return;
     }
     outs(b, "Exchange(distribution=[hash[");
-    for (int k = 0; k < p->nkeys; k++) {
-        if (k) outs(b, ", ");
-        outs(b, in->cols[p->keys[k]].name);
-    }
+    weir_sql_plan_print_names(b, in, p->keys, p->nkeys);
     outs(b, "]])");
 }
 
@@ -232,39 +261,15 @@ static void describe_window_agg(weir_buf *b, const weir_sql_plan *p) {
     outs(b, "WindowAggregate(");
     if (p->nkeys) {
         outs(b, "groupBy=[");
-        for (int k = 0; k < p->nkeys; k++) {
-            if (k) outs(b, ", ");
-            outs(b, in->cols[p->keys[k]].name);
-        }
+        weir_sql_plan_print_names(b, in, p->keys, p->nkeys);
         outs(b, "], ");
     }
     outs(b, "window=[");
     outs(b, p->window_fn);
     outs(b, "(time_col=[");
     outs(b, in->cols[p->time_col].name);
-    if (strcmp(p->window_fn, "SESSION") == 0) {
-        outs(b, "], gap=[");
-        duration(b, p->window_size_ms);
-    } else if (strcmp(p->window_fn, "TUMBLE") == 0) {
-        outs(b, "], size=[");
-        duration(b, p->window_size_ms);
-    } else if (strcmp(p->window_fn, "HOP") == 0) {
-        outs(b, "], size=[");
-        duration(b, p->window_size_ms);
-        outs(b, "], slide=[");
-        duration(b, p->window_step_ms);
-    } else {
-        outs(b, "], max_size=[");
-        duration(b, p->window_size_ms);
-        outs(b, "], step=[");
-        duration(b, p->window_step_ms);
-    }
-    if (p->window_offset_ms) {
-        outs(b, "], offset=[");
-        if (p->window_offset_ms < 0) outs(b, "-");
-        duration(b, p->window_offset_ms < 0 ? -p->window_offset_ms : p->window_offset_ms);
-    }
-    outs(b, "])], select=[");
+    weir_sql_plan_print_window_params(b, p->window_fn, p->window_size_ms, p->window_step_ms, p->window_offset_ms);
+    outs(b, ", select=[");
     for (int k = 0; k < p->nkeys; k++) {
         outs(b, in->cols[p->keys[k]].name);
         outs(b, ", ");
@@ -306,12 +311,12 @@ void weir_sql_plan_describe(weir_buf *b, const weir_sql_plan *p, bool for_id) {
             outs(b, "]");
         }
         outs(b, "], ");
-        field_list(b, "values", p->cols, p->ncols);
+        weir_sql_plan_print_fields(b, "values", p->cols, p->ncols);
         outs(b, ")");
         return;
     case WEIR_SQL_PLAN_UNION:
         outs(b, "Union(all=[true], ");
-        field_list(b, "union", p->cols, p->ncols);
+        weir_sql_plan_print_fields(b, "union", p->cols, p->ncols);
         outs(b, ")");
         return;
     case WEIR_SQL_PLAN_LIMIT:
@@ -334,18 +339,17 @@ void weir_sql_plan_describe(weir_buf *b, const weir_sql_plan *p, bool for_id) {
     }
 }
 
-/* One node and, below it, its inputs; lead is what every line of this subtree's inputs
- * starts with. */
-static void print_tree(weir_buf *b, const weir_sql_plan *p, weir_buf *lead) {
+void weir_sql_plan_print_tree(weir_buf *b, const weir_sql_plan *p, weir_buf *lead, weir_sql_plan_tree_hook after, void *ctx) {
     weir_sql_plan_describe(b, p, false);
     outs(b, "\n");
+    if (after) after(b, p, lead, ctx);
     for (int i = 0; i < p->ninputs; i++) {
         bool last = i == p->ninputs - 1;
         if (lead->len) weir_buf_append(b, lead->data, lead->len);
         outs(b, last ? "+- " : ":- ");
         size_t keep = lead->len;
         weir_buf_append(lead, last ? "   " : ":  ", 3);
-        print_tree(b, p->inputs[i], lead);
+        weir_sql_plan_print_tree(b, p->inputs[i], lead, after, ctx);
         lead->len = keep;
     }
 }
@@ -357,7 +361,7 @@ void weir_sql_plan_explain(weir_buf *out, weir_sql_plan *const *roots, int nroot
     for (int k = 0; k < nroots; k++) {
         if (k) outs(out, "\n");
         lead.len = 0;
-        print_tree(out, roots[k], &lead);
+        weir_sql_plan_print_tree(out, roots[k], &lead, NULL, NULL);
     }
     weir_buf_free(&lead);
 }

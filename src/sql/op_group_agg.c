@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sql/accum.h"
+#include "sql/state_internal.h"
 
 /* One aggregate's accumulator of one key.
  * Insert-only input: COUNT/SUM/AVG use cnt and i/f/d; MIN/MAX/FIRST_VALUE/LAST_VALUE keep
@@ -33,21 +34,7 @@ typedef struct gacc {
     int norder, caporder;
 } gacc;
 
-enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_LISTAGG, AGG_FIRST, AGG_LAST };
-
-typedef struct agg_info {
-    int kind;                 /* AGG_*, decided once */
-    int arg;                  /* input column, -1 for COUNT(*) */
-    int filter;               /* input column, -1 without FILTER */
-    bool distinct;            /* DISTINCT that changes the result (not for MIN/MAX) */
-    bool values;              /* keeps its values in the value table */
-    const char *sep;
-    size_t seplen;
-    int in_class;
-    bool in_decimal;
-    int in_scale;
-    const weir_sql_ltype *out_type;
-} agg_info;
+typedef weir_sql_agg_info agg_info;
 
 typedef struct group {
     int64_t rows;             /* +I/+U minus -U/-D */
@@ -111,25 +98,10 @@ static int gagg_init(weir_sql_op *op, weir_err *err) {
     for (int a = 0; a < p->naggs; a++) {
         const weir_sql_bexpr *e = p->aggs[a];
         agg_info *ai = &st->aggs[a];
-        ai->kind = strcmp(e->fn, "COUNT") == 0 ? AGG_COUNT : strcmp(e->fn, "SUM") == 0 ? AGG_SUM
-                 : strcmp(e->fn, "MIN") == 0 ? AGG_MIN : strcmp(e->fn, "MAX") == 0 ? AGG_MAX
-                 : strcmp(e->fn, "LISTAGG") == 0 ? AGG_LISTAGG : strcmp(e->fn, "FIRST_VALUE") == 0 ? AGG_FIRST
-                 : strcmp(e->fn, "LAST_VALUE") == 0 ? AGG_LAST : AGG_AVG;
-        /* the planner made LISTAGG's separator a literal holding its value; ',' by default */
-        ai->sep = e->nargs > 1 && e->args[1]->text ? e->args[1]->text : ",";
-        ai->seplen = strlen(ai->sep);
-        ai->arg = e->nargs ? e->args[0]->column : -1;
-        ai->filter = e->filter ? e->filter->column : -1;
-        ai->distinct = e->distinct && ai->arg >= 0 && ai->kind != AGG_MIN && ai->kind != AGG_MAX;
-        ai->values = ai->arg >= 0 && (ai->distinct || (st->retract && ai->kind != AGG_COUNT && ai->kind != AGG_SUM &&
-                                                         ai->kind != AGG_AVG));
-        ai->out_type = &e->type;
-        if (ai->arg >= 0) {
-            const weir_sql_ltype *t = in->cols[ai->arg].type;
-            ai->in_class = weir_sql_value_class(t);
-            ai->in_decimal = t->kind == WEIR_SQL_TYPE_DECIMAL;
-            ai->in_scale = t->scale;
-        }
+        weir_sql_agg_info_init(ai, e, in);
+        ai->distinct = e->distinct && ai->arg >= 0 && ai->kind != WEIR_SQL_AGG_MIN && ai->kind != WEIR_SQL_AGG_MAX;
+        ai->values = ai->arg >= 0 && (ai->distinct || (st->retract && ai->kind != WEIR_SQL_AGG_COUNT && ai->kind != WEIR_SQL_AGG_SUM &&
+                                                         ai->kind != WEIR_SQL_AGG_AVG));
     }
     st->ttl_ms = op->worker && op->worker->job ? weir_sql_job_state_ttl_ms(op->worker->job) : 0;
     st->now_ms = weir_now_ms();
@@ -160,16 +132,11 @@ static void update_state_bytes(weir_sql_op *op, gagg_state *st) {
 
 /* Group g (a key table index), made with empty state when new. */
 static group *group_at(gagg_state *st, int g) {
-    if (g >= st->capgroups) {
-        int cap = st->capgroups ? st->capgroups * 2 : 64;
-        while (cap <= g) cap *= 2;
+    if (g >= st->capgroups) { /* the groups and their accumulators (naggs per group) grow together */
+        int acap = st->capgroups;
         size_t na = (size_t)(st->naggs ? st->naggs : 1);
-        st->groups = realloc(st->groups, (size_t)cap * sizeof *st->groups);
-        st->accs = realloc(st->accs, (size_t)cap * na * sizeof *st->accs);
-        if (!st->groups || !st->accs) abort();
-        memset(st->groups + st->capgroups, 0, (size_t)(cap - st->capgroups) * sizeof *st->groups);
-        memset(st->accs + (size_t)st->capgroups * na, 0, (size_t)(cap - st->capgroups) * na * sizeof *st->accs);
-        st->capgroups = cap;
+        st->groups = weir_sql_keyed_grow(st->groups, &st->capgroups, g, sizeof *st->groups);
+        st->accs = weir_sql_keyed_grow(st->accs, &acap, g, na * sizeof *st->accs);
     }
     return &st->groups[g];
 }
@@ -298,9 +265,9 @@ static void apply_row(gagg_state *st, int g, const weir_sql_batch *b, int r, int
         bool first = x->cnt == 0;
         x->cnt += sign;
         switch (ai->kind) {
-        case AGG_COUNT: break;
-        case AGG_SUM:
-        case AGG_AVG:
+        case WEIR_SQL_AGG_COUNT: break;
+        case WEIR_SQL_AGG_SUM:
+        case WEIR_SQL_AGG_AVG:
             if (ai->in_decimal || ai->in_class == WEIR_SQL_CLASS_I128) {
                 __int128 v = weir_sql_batch_get_i128(b, ai->arg, r);
                 x->d += sign > 0 ? v : -v;
@@ -312,9 +279,9 @@ static void apply_row(gagg_state *st, int g, const weir_sql_batch *b, int r, int
                 x->i = (int64_t)(sign > 0 ? (uint64_t)x->i + v : (uint64_t)x->i - v);
             }
             break;
-        case AGG_MIN:
-        case AGG_MAX: {
-            bool is_min = ai->kind == AGG_MIN;
+        case WEIR_SQL_AGG_MIN:
+        case WEIR_SQL_AGG_MAX: {
+            bool is_min = ai->kind == WEIR_SQL_AGG_MIN;
             if (st->retract) {
                 size_t len;
                 if (sign > 0) {
@@ -339,8 +306,7 @@ static void apply_row(gagg_state *st, int g, const weir_sql_batch *b, int r, int
             } else if (ai->in_class == WEIR_SQL_CLASS_STR) {
                 weir_str v = weir_sql_batch_get_str(b, ai->arg, r);
                 size_t n = (size_t)v.len;
-                int c = first ? 0 : memcmp(v.ptr, x->s, n < x->slen ? n : x->slen);
-                if (c == 0 && !first) c = n < x->slen ? -1 : n > x->slen ? 1 : 0;
+                int c = first ? 0 : weir_sql_accum_str_cmp(v.ptr, n, x->s, x->slen);
                 if (first || (is_min ? c < 0 : c > 0)) str_set(st, x, NULL, 0, v.ptr, n, false);
             } else {
                 int64_t v = weir_sql_batch_get_i64(b, ai->arg, r);
@@ -348,21 +314,21 @@ static void apply_row(gagg_state *st, int g, const weir_sql_batch *b, int r, int
             }
             break;
         }
-        case AGG_LISTAGG:
-        case AGG_FIRST:
-        case AGG_LAST:
+        case WEIR_SQL_AGG_LISTAGG:
+        case WEIR_SQL_AGG_FIRST:
+        case WEIR_SQL_AGG_LAST:
             if (st->retract) {
                 if (sign > 0) order_push(st, x, e);
                 else order_remove_first(x, e);
                 break;
             }
             if (sign < 0) break;
-            if (ai->kind == AGG_LISTAGG) {
+            if (ai->kind == WEIR_SQL_AGG_LISTAGG) {
                 weir_str v = weir_sql_batch_get_str(b, ai->arg, r);
                 str_set(st, x, first ? NULL : ai->sep, first ? 0 : ai->seplen, v.ptr, (size_t)v.len, true);
                 break;
             }
-            if (ai->kind == AGG_FIRST && !first) break;
+            if (ai->kind == WEIR_SQL_AGG_FIRST && !first) break;
             if (ai->in_class == WEIR_SQL_CLASS_STR) {
                 weir_str v = weir_sql_batch_get_str(b, ai->arg, r);
                 str_set(st, x, NULL, 0, v.ptr, (size_t)v.len, false);
@@ -376,12 +342,6 @@ static void apply_row(gagg_state *st, int g, const weir_sql_batch *b, int r, int
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-static __int128 pow10_i128(int n) {
-    __int128 r = 1;
-    while (n-- > 0) r *= 10;
-    return r;
-}
-
 /* The extreme of a MIN/MAX under retraction, found again among the values held when the
  * last one was retracted (as Flink's MinWithRetractAggFunction scans its map). */
 static int extreme_of(const gagg_state *st, const agg_info *ai, gacc *x) {
@@ -393,7 +353,7 @@ static int extreme_of(const gagg_state *st, const agg_info *ai, gacc *x) {
         size_t len;
         const uint8_t *v = value_bytes(st, e, &len);
         int c = best < 0 ? 0 : weir_sql_accum_cmp(ai->in_class, v, bv);
-        if (best < 0 || (ai->kind == AGG_MIN ? c < 0 : c > 0)) {
+        if (best < 0 || (ai->kind == WEIR_SQL_AGG_MIN ? c < 0 : c > 0)) {
             best = e;
             bv = v;
         }
@@ -404,25 +364,18 @@ static int extreme_of(const gagg_state *st, const agg_info *ai, gacc *x) {
 
 /* The aggregate's result into column c of row `row` of o. */
 static void store_result(gagg_state *st, weir_sql_batch *o, int c, int row, const agg_info *ai, gacc *x) {
-    const weir_sql_ltype *t = ai->out_type;
-    if (ai->kind == AGG_COUNT) {
-        weir_sql_batch_set_i64(o, c, row, x->cnt > 0 ? x->cnt : 0);
-        return;
-    }
-    if (x->cnt <= 0) { /* no non-NULL value: NULL, as SQL says */
-        weir_sql_batch_set_null(o, c, row, true);
-        return;
-    }
-    if (st->retract && ai->kind != AGG_SUM && ai->kind != AGG_AVG) {
+    bool count = ai->kind == WEIR_SQL_AGG_COUNT;
+    if (st->retract && !count && x->cnt > 0 && ai->kind != WEIR_SQL_AGG_SUM && ai->kind != WEIR_SQL_AGG_AVG) {
+        /* from the values kept for retraction */
         int e = -1;
-        if (ai->kind == AGG_MIN || ai->kind == AGG_MAX) e = extreme_of(st, ai, x);
-        else if (x->norder > 0) e = ai->kind == AGG_LAST ? x->order[x->norder - 1] : x->order[0];
+        if (ai->kind == WEIR_SQL_AGG_MIN || ai->kind == WEIR_SQL_AGG_MAX) e = extreme_of(st, ai, x);
+        else if (x->norder > 0) e = ai->kind == WEIR_SQL_AGG_LAST ? x->order[x->norder - 1] : x->order[0];
         if (e < 0) {
             weir_sql_batch_set_null(o, c, row, true);
             return;
         }
         size_t len;
-        if (ai->kind != AGG_LISTAGG) {
+        if (ai->kind != WEIR_SQL_AGG_LISTAGG) {
             const uint8_t *v = value_bytes(st, e, &len);
             weir_sql_row_key_store(o, row, c, v, len, 1);
             return;
@@ -436,36 +389,8 @@ static void store_result(gagg_state *st, weir_sql_batch *o, int c, int row, cons
         weir_sql_batch_set_str(o, c, row, (const char *)st->scratch.data, st->scratch.len);
         return;
     }
-    bool avg = ai->kind == AGG_AVG;
-    if (t->kind == WEIR_SQL_TYPE_DECIMAL) {
-        __int128 v = ai->in_decimal ? x->d : (__int128)x->i;
-        int in_scale = ai->in_decimal ? ai->in_scale : 0;
-        if (t->scale > in_scale) v *= pow10_i128(t->scale - in_scale);
-        if (avg) { /* HALF_UP, as Java's BigDecimal division in Flink */
-            __int128 n = x->cnt, q = v / n, r = v % n;
-            if ((r < 0 ? -r : r) * 2 >= n) q += v < 0 ? -1 : 1;
-            v = q;
-        }
-        weir_sql_batch_set_i128(o, c, row, v);
-        return;
-    }
-    if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) {
-        double v = ai->in_class == WEIR_SQL_CLASS_F64 ? x->f
-                 : ai->in_decimal ? (double)x->d / (double)pow10_i128(ai->in_scale) : (double)x->i;
-        weir_sql_batch_set_f64(o, c, row, avg ? v / (double)x->cnt : v);
-        return;
-    }
-    if (ai->in_class == WEIR_SQL_CLASS_STR) {
-        weir_sql_batch_set_str(o, c, row, x->s ? x->s : "", x->slen);
-        return;
-    }
-    if (ai->in_class == WEIR_SQL_CLASS_I128) {
-        weir_sql_batch_set_i128(o, c, row, x->d);
-        return;
-    }
-    int64_t v = x->i;
-    if (avg) v /= x->cnt; /* integer AVG truncates, as Flink's */
-    weir_sql_batch_set_i64(o, c, row, v);
+    weir_sql_accum_store(o, c, row, ai->out_type, count, ai->kind == WEIR_SQL_AGG_AVG, ai->in_class, ai->in_decimal,
+                         ai->in_scale, x->cnt, x->i, x->f, x->d, x->s, x->slen);
 }
 
 /* Appends g's current result (keys, aggregates) to o; returns its row. */
@@ -695,9 +620,6 @@ static int gagg_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
 
 #define GAGG_STATE_VERSION 1
 
-static void put_u32(weir_buf *b, uint32_t v) { weir_buf_append(b, &v, sizeof v); }
-static void put_i64(weir_buf *b, int64_t v) { weir_buf_append(b, &v, sizeof v); }
-
 static int gagg_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
     (void)err;
     gagg_state *st = op->state;
@@ -711,31 +633,31 @@ static int gagg_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *er
         v.len = 0;
         uint8_t ver = GAGG_STATE_VERSION;
         weir_buf_append(&v, &ver, 1);
-        put_i64(&v, gr->rows);
+        weir_sql_rec_put_i64(&v, gr->rows);
         gacc *accs = accs_of(st, g);
         for (int a = 0; a < st->naggs; a++) {
             gacc *x = &accs[a];
-            put_i64(&v, x->cnt);
-            put_i64(&v, x->i);
+            weir_sql_rec_put_i64(&v, x->cnt);
+            weir_sql_rec_put_i64(&v, x->i);
             weir_buf_append(&v, &x->f, sizeof x->f);
             weir_buf_append(&v, &x->d, sizeof x->d);
-            put_u32(&v, x->slen);
+            weir_sql_rec_put_u32(&v, x->slen);
             if (x->slen) weir_buf_append(&v, x->s, x->slen);
             size_t slot = v.len;
-            put_u32(&v, 0);
+            weir_sql_rec_put_u32(&v, 0);
             uint32_t n = 0;
             for (int e = x->head - 1; e >= 0; e = st->vnext[e]) {
                 if (st->vcount[e] <= 0) continue;
                 size_t len;
                 const uint8_t *val = value_bytes(st, e, &len);
-                put_u32(&v, (uint32_t)len);
+                weir_sql_rec_put_u32(&v, (uint32_t)len);
                 weir_buf_append(&v, val, len);
-                put_i64(&v, st->vcount[e]);
+                weir_sql_rec_put_i64(&v, st->vcount[e]);
                 pos[e] = (int)n++;
             }
             memcpy(v.data + slot, &n, sizeof n);
-            put_u32(&v, (uint32_t)x->norder);
-            for (int k = 0; k < x->norder; k++) put_u32(&v, (uint32_t)pos[x->order[k]]);
+            weir_sql_rec_put_u32(&v, (uint32_t)x->norder);
+            for (int k = 0; k < x->norder; k++) weir_sql_rec_put_u32(&v, (uint32_t)pos[x->order[k]]);
         }
         size_t klen;
         const uint8_t *key = weir_sql_keytab_key(&st->keys, g, &klen);
@@ -744,22 +666,6 @@ static int gagg_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *er
     free(pos);
     weir_buf_free(&v);
     return WEIR_OK;
-}
-
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool bad;
-} reader;
-
-static bool take(reader *r, void *out, size_t n) {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        if (out) memset(out, 0, n);
-        return false;
-    }
-    if (out) memcpy(out, r->p, n);
-    r->p += n;
-    return true;
 }
 
 static int gagg_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, weir_err *err) {
@@ -775,26 +681,23 @@ static int gagg_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const 
     int g = weir_sql_keytab_put(&st->keys, key, klen, NULL);
     group *gr = group_at(st, g);
     if (gr->has_acc) return WEIR_OK; /* the same record twice (an empty key from every instance) */
-    reader r = {val + 1, val + vlen, false};
+    weir_sql_rec_reader r = {val + 1, val + vlen, false};
     int64_t rows;
-    take(&r, &rows, sizeof rows);
+    weir_sql_rec_get(&r, &rows, sizeof rows);
     gacc *accs = accs_of(st, g);
     int *ents = NULL;
     int cap = 0;
     for (int a = 0; a < st->naggs && !r.bad; a++) {
         gacc *x = &accs[a];
-        take(&r, &x->cnt, sizeof x->cnt);
-        take(&r, &x->i, sizeof x->i);
-        take(&r, &x->f, sizeof x->f);
-        take(&r, &x->d, sizeof x->d);
-        uint32_t slen = 0;
-        take(&r, &slen, sizeof slen);
-        if (slen && (size_t)(r.end - r.p) >= slen) {
-            str_set(st, x, NULL, 0, (const char *)r.p, slen, false);
-            r.p += slen;
-        } else if (slen) r.bad = true;
+        weir_sql_rec_get(&r, &x->cnt, sizeof x->cnt);
+        weir_sql_rec_get(&r, &x->i, sizeof x->i);
+        weir_sql_rec_get(&r, &x->f, sizeof x->f);
+        weir_sql_rec_get(&r, &x->d, sizeof x->d);
+        uint32_t slen = weir_sql_rec_get_u32(&r);
+        const uint8_t *s = weir_sql_rec_get_bytes(&r, slen);
+        if (s && slen) str_set(st, x, NULL, 0, (const char *)s, slen, false);
         uint32_t n = 0;
-        take(&r, &n, sizeof n);
+        weir_sql_rec_get(&r, &n, sizeof n);
         if (n > (size_t)(r.end - r.p)) r.bad = true;
         if (!r.bad && (int)n > cap) {
             cap = (int)n;
@@ -802,17 +705,13 @@ static int gagg_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const 
             if (!ents) abort();
         }
         for (uint32_t k = 0; k < n && !r.bad; k++) {
-            uint32_t len = 0;
-            take(&r, &len, sizeof len);
-            if ((size_t)(r.end - r.p) < len) {
-                r.bad = true;
-                break;
-            }
+            uint32_t len = weir_sql_rec_get_u32(&r);
+            const uint8_t *vb = weir_sql_rec_get_bytes(&r, len);
+            if (!vb) break;
             st->vkey.len = 0;
             int32_t ga[2] = {g, a};
             weir_buf_append(&st->vkey, ga, sizeof ga);
-            weir_buf_append(&st->vkey, r.p, len);
-            r.p += len;
+            weir_buf_append(&st->vkey, vb, len);
             bool vadded = false;
             int e = weir_sql_keytab_put(&st->vals, st->vkey.data, st->vkey.len, &vadded);
             if (e >= st->capvals) {
@@ -829,16 +728,16 @@ static int gagg_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const 
                 st->vcount[e] = 0;
             }
             int64_t count = 0;
-            take(&r, &count, sizeof count);
+            weir_sql_rec_get(&r, &count, sizeof count);
             if (st->vcount[e] <= 0 && count > 0) st->vlive++;
             st->vcount[e] = count;
             ents[k] = e;
         }
         uint32_t norder = 0;
-        take(&r, &norder, sizeof norder);
+        weir_sql_rec_get(&r, &norder, sizeof norder);
         for (uint32_t k = 0; k < norder && !r.bad; k++) {
             uint32_t at = 0;
-            take(&r, &at, sizeof at);
+            weir_sql_rec_get(&r, &at, sizeof at);
             if (at >= n) r.bad = true;
             else order_push(st, x, ents[at]);
         }

@@ -227,74 +227,42 @@ static int ij_init(weir_sql_op *op, weir_err *err) { return weir_sql_join_init(o
 
 #define IJ_STATE_VERSION 1
 
+/* The interval join's fields of a row: its event time and whether it has matched. */
+static void ij_put_row(weir_buf *val, const weir_sql_jrow *r) {
+    uint8_t e = r->emitted;
+    weir_sql_rec_put_i64(val, r->time);
+    weir_buf_append(val, &e, 1);
+}
+
 static int ij_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
     (void)err;
-    weir_sql_join_state *st = op->state;
-    weir_buf val;
-    weir_buf_init(&val);
-    for (int ki = 0; ki < st->nkeys; ki++) {
-        const weir_sql_jkey *k = &st->keys[ki];
-        if (!k->live) continue;
-        val.len = 0;
-        uint8_t ver = IJ_STATE_VERSION;
-        weir_buf_append(&val, &ver, 1);
-        for (int s = 0; s < 2; s++) {
-            const weir_sql_join_side *sd = &st->side[s];
-            uint32_t n = 0;
-            int tail = -1;
-            for (int x = k->head[s]; x >= 0; x = sd->rows[x].next) n++, tail = x;
-            weir_buf_append(&val, &n, 4);
-            /* oldest first: a restore adds each at the head, giving back the same order */
-            for (int x = tail; x >= 0; x = sd->rows[x].prev) {
-                const weir_sql_jrow *r = &sd->rows[x];
-                uint8_t e = r->emitted;
-                weir_buf_append(&val, &r->time, 8);
-                weir_buf_append(&val, &e, 1);
-                weir_buf_append(&val, &r->h.len, 4);
-                weir_buf_append(&val, sd->bytes.data + r->h.off, r->h.len);
-            }
-        }
-        weir_sql_state_put(w, st->kbytes.data + k->h.off, k->h.len, val.data, val.len);
-    }
-    weir_buf_free(&val);
+    weir_sql_join_snapshot_keys(op->state, w, IJ_STATE_VERSION, false, ij_put_row);
     return WEIR_OK;
+}
+
+static void ij_add_row(weir_sql_op *op, int s, int ki, const uint8_t *fields, const uint8_t *row, uint32_t len) {
+    weir_sql_join_state *st = op->state;
+    int64_t t;
+    memcpy(&t, fields, 8);
+    st->rb.len = 0;
+    weir_buf_append(&st->rb, row, len);
+    store(op, s, ki, t, fields[8] != 0);
 }
 
 static int ij_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                       weir_err *err) {
     weir_sql_join_state *st = op->state;
-    const uint8_t *p = val, *end = val + vlen;
-    if (vlen < 1 || p[0] != IJ_STATE_VERSION)
+    if (vlen < 1 || val[0] != IJ_STATE_VERSION)
         return weir_err_set(err, "interval join (line %d, column %d): state record of version %d, expected %d",
-                            op->plan->pos.line, op->plan->pos.col, vlen ? p[0] : -1, IJ_STATE_VERSION);
-    p++;
+                            op->plan->pos.line, op->plan->pos.col, vlen ? val[0] : -1, IJ_STATE_VERSION);
+    weir_sql_rec_reader r = {val + 1, val + vlen, false};
     int ki = weir_sql_join_key(st, key, klen, true);
-    for (int s = 0; s < 2; s++) {
-        uint32_t n;
-        if (end - p < 4) goto bad;
-        memcpy(&n, p, 4);
-        p += 4;
-        for (uint32_t i = 0; i < n; i++) {
-            int64_t t;
-            uint32_t len;
-            if (end - p < 13) goto bad;
-            memcpy(&t, p, 8);
-            bool emitted = p[8] != 0;
-            memcpy(&len, p + 9, 4);
-            p += 13;
-            if ((size_t)(end - p) < len) goto bad;
-            st->rb.len = 0;
-            weir_buf_append(&st->rb, p, len);
-            p += len;
-            store(op, s, ki, t, emitted);
-        }
-    }
+    if (!weir_sql_join_restore_sides(op, ki, &r, 9, ij_add_row))
+        return weir_err_set(err, "interval join (line %d, column %d): a truncated state record", op->plan->pos.line,
+                            op->plan->pos.col);
     weir_sql_join_key_release(st, ki);
     weir_sql_join_update_bytes(op);
     return WEIR_OK;
-bad:
-    return weir_err_set(err, "interval join (line %d, column %d): a truncated state record", op->plan->pos.line,
-                        op->plan->pos.col);
 }
 
 const weir_sql_op_vtab weir_sql_op_interval_join = {

@@ -313,11 +313,7 @@ void weir_sql_join_free(weir_sql_op *op) {
 /* ---- output ---------------------------------------------------------------------------- */
 
 int weir_sql_join_flush(weir_sql_op *op, weir_err *err) {
-    weir_sql_join_state *st = op->state;
-    if (st->out.nrows == 0) return WEIR_OK;
-    int rc = weir_sql_op_emit(op, &st->out, err);
-    weir_sql_batch_clear(&st->out);
-    return rc;
+    return weir_sql_op_flush_batch(op, &((weir_sql_join_state *)op->state)->out, err);
 }
 
 /* Appends a joined row (left bytes, right bytes; NULL: that side NULL-padded) to b. */
@@ -590,83 +586,92 @@ static int join_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
 
 #define JOIN_STATE_VERSION 1
 
-static void put_u32(weir_buf *b, uint32_t v) { weir_buf_append(b, &v, sizeof v); }
-static void put_i64(weir_buf *b, int64_t v) { weir_buf_append(b, &v, sizeof v); }
-
-static bool get_bytes(const uint8_t **p, const uint8_t *end, void *out, size_t n) {
-    if ((size_t)(end - *p) < n) return false;
-    memcpy(out, *p, n);
-    *p += n;
-    return true;
-}
-
-static int join_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
-    (void)err;
-    weir_sql_join_state *st = op->state;
+void weir_sql_join_snapshot_keys(weir_sql_join_state *st, weir_sql_state_writer *w, uint8_t version, bool with_touched,
+                                 weir_sql_join_put_row_fn put_row) {
     weir_buf val;
     weir_buf_init(&val);
     for (int ki = 0; ki < st->nkeys; ki++) {
         const weir_sql_jkey *k = &st->keys[ki];
         if (!k->live) continue;
         val.len = 0;
-        uint8_t ver = JOIN_STATE_VERSION;
-        weir_buf_append(&val, &ver, 1);
-        put_i64(&val, k->touched_ms);
+        weir_buf_append(&val, &version, 1);
+        if (with_touched) weir_sql_rec_put_i64(&val, k->touched_ms);
         for (int s = 0; s < 2; s++) {
             const weir_sql_join_side *sd = &st->side[s];
             uint32_t n = 0;
             int tail = -1;
             for (int x = k->head[s]; x >= 0; x = sd->rows[x].next) n++, tail = x;
-            put_u32(&val, n);
+            weir_sql_rec_put_u32(&val, n);
             /* oldest first: a restore adds each at the head, giving back the same order */
             for (int x = tail; x >= 0; x = sd->rows[x].prev) {
                 const weir_sql_jrow *r = &sd->rows[x];
-                put_i64(&val, r->count);
-                put_i64(&val, r->assoc);
-                put_u32(&val, r->h.len);
+                put_row(&val, r);
+                weir_sql_rec_put_u32(&val, r->h.len);
                 weir_buf_append(&val, sd->bytes.data + r->h.off, r->h.len);
             }
         }
         weir_sql_state_put(w, st->kbytes.data + k->h.off, k->h.len, val.data, val.len);
     }
     weir_buf_free(&val);
+}
+
+bool weir_sql_join_restore_sides(weir_sql_op *op, int ki, weir_sql_rec_reader *r, size_t nfields,
+                                 weir_sql_join_add_row_fn add_row) {
+    for (int s = 0; s < 2; s++) {
+        uint32_t n = weir_sql_rec_get_u32(r);
+        for (uint32_t i = 0; i < n && !r->bad; i++) {
+            const uint8_t *fields = weir_sql_rec_get_bytes(r, nfields);
+            uint32_t len = weir_sql_rec_get_u32(r);
+            const uint8_t *row = weir_sql_rec_get_bytes(r, len);
+            if (row) add_row(op, s, ki, fields, row, len);
+        }
+    }
+    return !r->bad;
+}
+
+/* The regular join's fields of a row: its copies and its matches (i64 each). */
+static void join_put_row(weir_buf *val, const weir_sql_jrow *r) {
+    weir_sql_rec_put_i64(val, r->count);
+    weir_sql_rec_put_i64(val, r->assoc);
+}
+
+static int join_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
+    (void)err;
+    weir_sql_join_snapshot_keys(op->state, w, JOIN_STATE_VERSION, true, join_put_row);
     return WEIR_OK;
+}
+
+/* A restored row: equal rows of a retracting side fold into one entry (copies add up). */
+static void join_add_row(weir_sql_op *op, int s, int ki, const uint8_t *fields, const uint8_t *row, uint32_t len) {
+    weir_sql_join_state *st = op->state;
+    int64_t count, assoc;
+    memcpy(&count, fields, 8);
+    memcpy(&assoc, fields + 8, 8);
+    weir_sql_join_side *sd = &st->side[s];
+    int x = st->indexed[s] ? find_row(st, s, ki, row, len) : -1;
+    if (x < 0)
+        x = weir_sql_join_row_add(st, s, ki, row, len, st->indexed[s] ? weir_sql_hash_bytes(row, len) : 0, st->indexed[s]);
+    sd->rows[x].count += count;
+    sd->rows[x].assoc = assoc;
 }
 
 static int join_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
                         weir_err *err) {
     weir_sql_join_state *st = op->state;
-    const uint8_t *p = val, *end = val + vlen;
+    weir_sql_rec_reader r = {val, val + vlen, false};
     uint8_t ver = 0;
     int64_t touched = 0;
-    if (!get_bytes(&p, end, &ver, 1) || ver != JOIN_STATE_VERSION || !get_bytes(&p, end, &touched, 8))
+    if (!weir_sql_rec_get(&r, &ver, 1) || ver != JOIN_STATE_VERSION || !weir_sql_rec_get(&r, &touched, 8))
         return weir_err_set(err, "join (line %d, column %d): state record of version %d, expected %d", op->plan->pos.line,
                             op->plan->pos.col, ver, JOIN_STATE_VERSION);
     int ki = weir_sql_join_key(st, key, klen, true);
     st->keys[ki].touched_ms = touched;
-    for (int s = 0; s < 2; s++) {
-        uint32_t n = 0;
-        if (!get_bytes(&p, end, &n, 4)) goto bad;
-        for (uint32_t i = 0; i < n; i++) {
-            int64_t count, assoc;
-            uint32_t len;
-            if (!get_bytes(&p, end, &count, 8) || !get_bytes(&p, end, &assoc, 8) || !get_bytes(&p, end, &len, 4) ||
-                (size_t)(end - p) < len)
-                goto bad;
-            weir_sql_join_side *sd = &st->side[s];
-            int x = st->indexed[s] ? find_row(st, s, ki, p, len) : -1;
-            if (x < 0) x = weir_sql_join_row_add(st, s, ki, p, len, st->indexed[s] ? weir_sql_hash_bytes(p, len) : 0,
-                                                 st->indexed[s]);
-            sd->rows[x].count += count;
-            sd->rows[x].assoc = assoc;
-            p += len;
-        }
-    }
+    if (!weir_sql_join_restore_sides(op, ki, &r, 16, join_add_row))
+        return weir_err_set(err, "join (line %d, column %d): a truncated state record", op->plan->pos.line,
+                            op->plan->pos.col);
     weir_sql_join_key_release(st, ki);
     weir_sql_join_update_bytes(op);
     return WEIR_OK;
-bad:
-    return weir_err_set(err, "join (line %d, column %d): a truncated state record", op->plan->pos.line, op->plan->pos.col);
 }
 
 const weir_sql_op_vtab weir_sql_op_join = {

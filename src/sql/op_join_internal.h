@@ -6,6 +6,7 @@
 #define WEIR_SQL_OP_JOIN_INTERNAL_H
 
 #include "sql/join_internal.h"
+#include "sql/state_internal.h"
 #include "sql/window_internal.h"
 
 /* What an index map needs of an entry: its hash and where its bytes are. */
@@ -122,5 +123,21 @@ int weir_sql_join_eval(weir_sql_join_state *st, int s, const weir_sql_batch *b, 
 bool weir_sql_join_null_key(const weir_sql_join_state *st, int s, const weir_sql_batch *b, int r);
 void weir_sql_join_release_later(weir_sql_join_state *st, int ki);
 void weir_sql_join_release_all(weir_sql_join_state *st);
+
+/* State records of both joins (op_join.c writes and reads the frame, each join its own
+ * fields): one record per live key (the exchange's key bytes) whose value is the version
+ * byte, the key's last access (i64 ms) when with_touched, then for the left and the right
+ * side a u32 row count and per row, oldest first, the join's fields of the row (put_row),
+ * a u32 length and the row's bytes. */
+typedef void (*weir_sql_join_put_row_fn)(weir_buf *val, const weir_sql_jrow *r);
+void weir_sql_join_snapshot_keys(weir_sql_join_state *st, weir_sql_state_writer *w, uint8_t version, bool with_touched,
+                                 weir_sql_join_put_row_fn put_row);
+/* Reads the two sides of such a record (r past the version and the last access) into key
+ * ki: add_row gets each row's fields (nfields bytes) and bytes, in the order written (a
+ * row added at its list's head comes back in the same order). False when truncated. */
+typedef void (*weir_sql_join_add_row_fn)(weir_sql_op *op, int s, int ki, const uint8_t *fields, const uint8_t *row,
+                                         uint32_t len);
+bool weir_sql_join_restore_sides(weir_sql_op *op, int ki, weir_sql_rec_reader *r, size_t nfields,
+                                 weir_sql_join_add_row_fn add_row);
 
 #endif

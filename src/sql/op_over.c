@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql/accum.h"
 #include "sql/rank_internal.h"
+#include "sql/state_internal.h"
 
 typedef struct acc {
     int64_t cnt;          /* non-NULL values (COUNT(*): rows) */
@@ -116,14 +118,7 @@ static okey *key_of(weir_sql_op *op, const uint8_t *key, size_t len) {
     over_state *st = op->state;
     bool added = false;
     int i = weir_sql_keytab_put(&st->keys, key, len, &added);
-    if (i >= st->capks) {
-        int cap = st->capks ? st->capks * 2 : 64;
-        while (cap <= i) cap *= 2;
-        st->ks = realloc(st->ks, (size_t)cap * sizeof *st->ks);
-        if (!st->ks) abort();
-        memset(st->ks + st->capks, 0, (size_t)(cap - st->capks) * sizeof *st->ks);
-        st->capks = cap;
-    }
+    if (i >= st->capks) st->ks = weir_sql_keyed_grow(st->ks, &st->capks, i, sizeof *st->ks);
     okey *k = &st->ks[i];
     if (added) op->state_bytes += (int64_t)(sizeof *k + len);
     if (!k->live) {
@@ -177,12 +172,7 @@ static void acc_add(const over_state *st, acc *accs, const uint8_t *args) {
             const char *s = (const char *)p + 4;
             p += 4 + n;
             if (ai->fn == WEIR_SQL_OVER_COUNT) break;
-            int c = 0;
-            if (!first) {
-                size_t m = n < x->slen ? n : x->slen;
-                c = m ? memcmp(s, x->s, m) : 0;
-                if (c == 0) c = n < x->slen ? -1 : n > x->slen;
-            }
+            int c = first ? 0 : weir_sql_accum_str_cmp(s, n, x->s, x->slen);
             if (pick || first || (is_min && c < 0) || (is_max && c > 0)) set_str(x, s, n);
             break;
         }
@@ -226,62 +216,18 @@ static void acc_add(const over_state *st, acc *accs, const uint8_t *args) {
     }
 }
 
-static __int128 pow10_i128(int n) {
-    __int128 r = 1;
-    while (n-- > 0) r *= 10;
-    return r;
-}
-
-/* The aggregate's result into column c of the output row (the window aggregation's rules:
- * SUM of integers wraps, integer AVG truncates, DECIMAL AVG rounds HALF_UP, NULL when no
- * value counted). */
+/* The aggregate's result into column c of the output row, by the rules every aggregation
+ * shares (weir_sql_accum_store: SUM of integers wraps, integer AVG truncates, DECIMAL AVG
+ * rounds HALF_UP, NULL when no value counted). */
 static void store(weir_sql_batch *o, int c, int row, const agg_info *ai, const acc *x) {
-    const weir_sql_ltype *t = ai->out;
-    if (ai->fn == WEIR_SQL_OVER_COUNT) {
-        weir_sql_batch_set_i64(o, c, row, x->cnt);
-        return;
-    }
-    if (x->cnt == 0) {
-        weir_sql_batch_set_null(o, c, row, true);
-        return;
-    }
-    bool avg = ai->fn == WEIR_SQL_OVER_AVG;
-    if (ai->cls == WEIR_SQL_CLASS_STR) {
-        weir_sql_batch_set_str(o, c, row, x->s ? x->s : "", x->slen);
-        return;
-    }
-    if (t->kind == WEIR_SQL_TYPE_DECIMAL) {
-        __int128 v = ai->decimal || ai->cls == WEIR_SQL_CLASS_I128 ? x->d : (__int128)x->i;
-        int in_scale = ai->decimal ? ai->scale : 0;
-        if (t->scale > in_scale) v *= pow10_i128(t->scale - in_scale);
-        if (avg) {
-            __int128 n = x->cnt, q = v / n, r = v % n;
-            if ((r < 0 ? -r : r) * 2 >= n) q += v < 0 ? -1 : 1;
-            v = q;
-        }
-        weir_sql_batch_set_i128(o, c, row, v);
-        return;
-    }
-    if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) {
-        double v = ai->cls == WEIR_SQL_CLASS_F64 ? x->f
-                   : ai->decimal                 ? (double)x->d / (double)pow10_i128(ai->scale)
-                                                 : (double)x->i;
-        weir_sql_batch_set_f64(o, c, row, avg ? v / (double)x->cnt : v);
-        return;
-    }
-    int64_t v = x->i;
-    if (avg) v /= x->cnt;
-    weir_sql_batch_set_i64(o, c, row, v);
+    weir_sql_accum_store(o, c, row, ai->out, ai->fn == WEIR_SQL_OVER_COUNT, ai->fn == WEIR_SQL_OVER_AVG, ai->cls, ai->decimal,
+                         ai->scale, x->cnt, x->i, x->f, x->d, x->s, x->slen);
 }
 
 /* ---- processing ------------------------------------------------------------------------------ */
 
 static int flush_out(weir_sql_op *op, weir_err *err) {
-    over_state *st = op->state;
-    if (st->out.nrows == 0) return WEIR_OK;
-    int rc = weir_sql_op_emit(op, &st->out, err);
-    weir_sql_batch_clear(&st->out);
-    return rc;
+    return weir_sql_op_flush_batch(op, &((over_state *)op->state)->out, err);
 }
 
 static void hist_push(weir_sql_op *op, okey *k, int64_t ts, const uint8_t *args, size_t len) {
@@ -447,19 +393,11 @@ static int advance(weir_sql_op *op, int64_t wm, weir_err *err) {
 }
 
 static int over_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
-    over_state *st = op->state;
-    if (ts != WEIR_SQL_WM_IDLE && ts != WEIR_SQL_WM_NONE && ts > st->wm) {
-        st->wm = ts;
-        if (advance(op, ts, err) != WEIR_OK) return WEIR_ERROR;
-    }
-    return weir_sql_op_forward_watermark(op, input, ts, err);
+    return weir_sql_op_watermark_advance(op, input, ts, &((over_state *)op->state)->wm, advance, err);
 }
 
 static int over_finish(weir_sql_op *op, int input, weir_err *err) {
-    over_state *st = op->state;
-    st->wm = WEIR_SQL_WM_END;
-    if (advance(op, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
-    return weir_sql_op_forward_finish(op, input, err);
+    return weir_sql_op_finish_advance(op, input, &((over_state *)op->state)->wm, advance, err);
 }
 
 static void key_clear(weir_sql_op *op, okey *k, int naggs) {
@@ -479,10 +417,7 @@ static int over_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
     (void)err;
     over_state *st = op->state;
     st->now = now_ms;
-    if (st->ttl <= 0) return WEIR_OK;
-    int64_t every = st->ttl / 4 < 100 ? 100 : st->ttl / 4;
-    if (now_ms - st->last_sweep < every) return WEIR_OK;
-    st->last_sweep = now_ms;
+    if (!weir_sql_ttl_sweep_due(st->ttl, now_ms, &st->last_sweep)) return WEIR_OK;
     for (int i = 0; i < st->keys.n; i++) {
         okey *k = &st->ks[i];
         if (k->live && k->np == 0 && now_ms - k->touched >= st->ttl) key_clear(op, k, st->x->naggs);
@@ -497,48 +432,41 @@ static int over_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
  * string). One empty-keyed record per instance: version 1, tag 'M', watermark, arrival
  * counter. Without PARTITION BY every row went to worker 0, which alone takes it back. */
 
-static void put_i64(weir_buf *b, int64_t v) { weir_buf_append(b, &v, 8); }
-static void put_u32(weir_buf *b, uint32_t v) { weir_buf_append(b, &v, 4); }
-
 static int over_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
     (void)err;
     over_state *st = op->state;
     weir_buf v;
     weir_buf_init(&v);
-    uint8_t head[2] = {1, 'M'};
-    weir_buf_append(&v, head, 2);
-    put_i64(&v, st->wm);
-    put_i64(&v, st->seq);
-    weir_sql_state_put(w, "", 0, v.data, v.len);
+    weir_sql_rec_put_meta(w, &v, st->wm, st->seq);
     for (int i = 0; i < st->keys.n; i++) {
         okey *k = &st->ks[i];
         if (!k->live) continue;
         v.len = 0;
-        head[1] = 'K';
+        uint8_t head[2] = {1, 'K'};
         weir_buf_append(&v, head, 2);
-        put_i64(&v, k->last_ts);
-        put_u32(&v, (uint32_t)k->np);
+        weir_sql_rec_put_i64(&v, k->last_ts);
+        weir_sql_rec_put_u32(&v, (uint32_t)k->np);
         for (int j = 0; j < k->np; j++) {
-            put_i64(&v, k->p[j].ts);
-            put_i64(&v, k->p[j].seq);
-            put_u32(&v, k->p[j].len);
+            weir_sql_rec_put_i64(&v, k->p[j].ts);
+            weir_sql_rec_put_i64(&v, k->p[j].seq);
+            weir_sql_rec_put_u32(&v, k->p[j].len);
             weir_buf_append(&v, k->p[j].row, k->p[j].len);
         }
-        put_u32(&v, (uint32_t)k->nh);
+        weir_sql_rec_put_u32(&v, (uint32_t)k->nh);
         for (int j = 0; j < k->nh; j++) {
             hist *h = &k->h[k->h0 + j];
-            put_i64(&v, h->ts);
-            put_u32(&v, h->len);
+            weir_sql_rec_put_i64(&v, h->ts);
+            weir_sql_rec_put_u32(&v, h->len);
             weir_buf_append(&v, h->args, h->len);
         }
-        put_u32(&v, (uint32_t)st->x->naggs);
+        weir_sql_rec_put_u32(&v, (uint32_t)st->x->naggs);
         for (int a = 0; a < st->x->naggs; a++) {
             acc *x = &k->accs[a];
-            put_i64(&v, x->cnt);
-            put_i64(&v, x->i);
+            weir_sql_rec_put_i64(&v, x->cnt);
+            weir_sql_rec_put_i64(&v, x->i);
             weir_buf_append(&v, &x->f, 8);
             weir_buf_append(&v, &x->d, 16);
-            put_u32(&v, (uint32_t)x->slen);
+            weir_sql_rec_put_u32(&v, (uint32_t)x->slen);
             if (x->slen) weir_buf_append(&v, x->s, x->slen);
         }
         size_t klen;
@@ -549,57 +477,28 @@ static int over_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *er
     return WEIR_OK;
 }
 
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool bad;
-} reader;
-
-static void get(reader *r, void *out, size_t n) {
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-}
-
-static const uint8_t *get_bytes(reader *r, uint32_t n) {
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    return p;
-}
-
 static int over_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, weir_err *err) {
     over_state *st = op->state;
     if (vlen < 2 || val[0] != 1)
         return weir_err_set(err, "operator %s (over_agg): state record of an unknown version %d", op->id ? op->id : "?",
                             vlen ? val[0] : -1);
-    reader r = {val + 2, val + vlen, false};
+    weir_sql_rec_reader r = {val + 2, val + vlen, false};
     if (val[1] == 'M') {
-        int64_t wm, seq;
-        get(&r, &wm, 8);
-        get(&r, &seq, 8);
-        if (r.bad) return weir_err_set(err, "operator %s (over_agg): truncated state record", op->id ? op->id : "?");
-        if (st->wm == WEIR_SQL_WM_NONE || (wm != WEIR_SQL_WM_NONE && wm < st->wm)) st->wm = wm;
-        if (seq > st->seq) st->seq = seq;
+        if (!weir_sql_rec_get_meta(&r, &st->wm, &st->seq))
+            return weir_err_set(err, "operator %s (over_agg): truncated state record", op->id ? op->id : "?");
         return WEIR_OK;
     }
     if (klen == 0 && st->x->npartition == 0 && op->worker && op->worker->index != 0) return WEIR_OK;
     okey *k = key_of(op, key, klen);
-    get(&r, &k->last_ts, 8);
+    weir_sql_rec_get(&r, &k->last_ts, 8);
     uint32_t n = 0;
-    get(&r, &n, 4);
+    weir_sql_rec_get(&r, &n, 4);
     for (uint32_t j = 0; j < n && !r.bad; j++) {
         pending pd;
-        get(&r, &pd.ts, 8);
-        get(&r, &pd.seq, 8);
-        get(&r, &pd.len, 4);
-        const uint8_t *row = get_bytes(&r, pd.len);
+        weir_sql_rec_get(&r, &pd.ts, 8);
+        weir_sql_rec_get(&r, &pd.seq, 8);
+        weir_sql_rec_get(&r, &pd.len, 4);
+        const uint8_t *row = weir_sql_rec_get_bytes(&r, pd.len);
         if (r.bad) break;
         pd.row = malloc(pd.len ? pd.len : 1);
         if (!pd.row) abort();
@@ -613,28 +512,28 @@ static int over_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const 
         op->state_bytes += (int64_t)(sizeof pd + pd.len);
         if (pd.ts < st->min_pending) st->min_pending = pd.ts;
     }
-    get(&r, &n, 4);
+    weir_sql_rec_get(&r, &n, 4);
     for (uint32_t j = 0; j < n && !r.bad; j++) {
         int64_t ts;
         uint32_t len;
-        get(&r, &ts, 8);
-        get(&r, &len, 4);
-        const uint8_t *args = get_bytes(&r, len);
+        weir_sql_rec_get(&r, &ts, 8);
+        weir_sql_rec_get(&r, &len, 4);
+        const uint8_t *args = weir_sql_rec_get_bytes(&r, len);
         if (!r.bad) hist_push(op, k, ts, args, len);
     }
-    get(&r, &n, 4);
+    weir_sql_rec_get(&r, &n, 4);
     if (!r.bad && n != (uint32_t)st->x->naggs)
         return weir_err_set(err, "operator %s (over_agg): the state holds %u aggregates, the query %d", op->id ? op->id : "?",
                             n, st->x->naggs);
     for (uint32_t a = 0; a < n && !r.bad; a++) {
         acc *x = &k->accs[a];
-        get(&r, &x->cnt, 8);
-        get(&r, &x->i, 8);
-        get(&r, &x->f, 8);
-        get(&r, &x->d, 16);
+        weir_sql_rec_get(&r, &x->cnt, 8);
+        weir_sql_rec_get(&r, &x->i, 8);
+        weir_sql_rec_get(&r, &x->f, 8);
+        weir_sql_rec_get(&r, &x->d, 16);
         uint32_t slen = 0;
-        get(&r, &slen, 4);
-        const uint8_t *s = get_bytes(&r, slen);
+        weir_sql_rec_get(&r, &slen, 4);
+        const uint8_t *s = weir_sql_rec_get_bytes(&r, slen);
         if (!r.bad && slen) set_str(x, (const char *)s, slen);
     }
     if (r.bad) return weir_err_set(err, "operator %s (over_agg): truncated state record", op->id ? op->id : "?");

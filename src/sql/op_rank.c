@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql/accum.h"
 #include "sql/rank_internal.h"
+#include "sql/state_internal.h"
 
 typedef struct entry {
     int64_t seq;          /* arrival number: ties in the order go to the earlier row */
@@ -106,42 +108,7 @@ static int cmp_okey(const rank_state *st, const uint8_t *a, const uint8_t *b) {
     for (int k = 0; k < st->x->norder; k++) {
         int cls = st->oclass[k];
         uint8_t na = *a++, nb = *b++;
-        int c = 0;
-        if (na && nb) {
-            switch (cls) {
-            case WEIR_SQL_CLASS_F64: {
-                double x, y;
-                memcpy(&x, a, 8);
-                memcpy(&y, b, 8);
-                c = x < y ? -1 : x > y;
-                break;
-            }
-            case WEIR_SQL_CLASS_I128: {
-                __int128 x, y;
-                memcpy(&x, a, 16);
-                memcpy(&y, b, 16);
-                c = x < y ? -1 : x > y;
-                break;
-            }
-            case WEIR_SQL_CLASS_STR: {
-                uint32_t lx, ly;
-                memcpy(&lx, a, 4);
-                memcpy(&ly, b, 4);
-                uint32_t n = lx < ly ? lx : ly;
-                c = n ? memcmp(a + 4, b + 4, n) : 0;
-                c = c < 0 ? -1 : c > 0 ? 1 : lx < ly ? -1 : lx > ly;
-                break;
-            }
-            default: {
-                int64_t x, y;
-                memcpy(&x, a, 8);
-                memcpy(&y, b, 8);
-                c = x < y ? -1 : x > y;
-            }
-            }
-        } else {
-            c = na ? 1 : nb ? -1 : 0;
-        }
+        int c = na && nb ? weir_sql_accum_cmp(cls, a - 1, b - 1) /* from the null flags */ : na ? 1 : nb ? -1 : 0;
         if (na) a += value_width(cls, a);
         if (nb) b += value_width(cls, b);
         if (c) return st->x->desc[k] ? -c : c;
@@ -183,14 +150,7 @@ static part *part_of(weir_sql_op *op, const uint8_t *key, size_t len, int64_t st
     }
     bool added = false;
     int i = weir_sql_keytab_put(&st->keys, k, klen, &added);
-    if (i >= st->capparts) {
-        int cap = st->capparts ? st->capparts * 2 : 64;
-        while (cap <= i) cap *= 2;
-        st->parts = realloc(st->parts, (size_t)cap * sizeof *st->parts);
-        if (!st->parts) abort();
-        memset(st->parts + st->capparts, 0, (size_t)(cap - st->capparts) * sizeof *st->parts);
-        st->capparts = cap;
-    }
+    if (i >= st->capparts) st->parts = weir_sql_keyed_grow(st->parts, &st->capparts, i, sizeof *st->parts);
     part *pt = &st->parts[i];
     if (added) {
         memset(pt, 0, sizeof *pt);
@@ -245,11 +205,7 @@ static int insert_pos(const rank_state *st, const part *pt, const uint8_t *okey,
 /* ---- output --------------------------------------------------------------------------------- */
 
 static int flush_out(weir_sql_op *op, weir_err *err) {
-    rank_state *st = op->state;
-    if (st->out.nrows == 0) return WEIR_OK;
-    int rc = weir_sql_op_emit(op, &st->out, err);
-    weir_sql_batch_clear(&st->out);
-    return rc;
+    return weir_sql_op_flush_batch(op, &((rank_state *)op->state)->out, err);
 }
 
 /* One output row: the entry's columns, the window's (TVF mode), the row number. */
@@ -577,19 +533,11 @@ static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
 }
 
 static int rank_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
-    rank_state *st = op->state;
-    if (ts != WEIR_SQL_WM_IDLE && ts != WEIR_SQL_WM_NONE && ts > st->wm) {
-        st->wm = ts;
-        if (fire(op, ts, err) != WEIR_OK) return WEIR_ERROR;
-    }
-    return weir_sql_op_forward_watermark(op, input, ts, err);
+    return weir_sql_op_watermark_advance(op, input, ts, &((rank_state *)op->state)->wm, fire, err);
 }
 
 static int rank_finish(weir_sql_op *op, int input, weir_err *err) {
-    rank_state *st = op->state;
-    st->wm = WEIR_SQL_WM_END;
-    if (fire(op, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
-    return weir_sql_op_forward_finish(op, input, err);
+    return weir_sql_op_finish_advance(op, input, &((rank_state *)op->state)->wm, fire, err);
 }
 
 /* State TTL ('table.exec.state.ttl'): a key whose rows have not changed for that long is
@@ -600,10 +548,8 @@ static int rank_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
     rank_state *st = op->state;
     st->now = now_ms;
     const weir_sql_rank_ext *x = st->x;
-    if (st->ttl <= 0 || x->kind == WEIR_SQL_RANK_WINDOW_TOPN || x->kind == WEIR_SQL_RANK_WINDOW_DEDUP) return WEIR_OK;
-    int64_t every = st->ttl / 4 < 100 ? 100 : st->ttl / 4;
-    if (now_ms - st->last_sweep < every) return WEIR_OK;
-    st->last_sweep = now_ms;
+    if (x->kind == WEIR_SQL_RANK_WINDOW_TOPN || x->kind == WEIR_SQL_RANK_WINDOW_DEDUP) return WEIR_OK;
+    if (!weir_sql_ttl_sweep_due(st->ttl, now_ms, &st->last_sweep)) return WEIR_OK;
     int expired = 0;
     for (int i = 0; i < st->keys.n; i++) {
         part *pt = &st->parts[i];
@@ -623,35 +569,28 @@ static int rank_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
  * 'M', the watermark and the arrival counter. A Top-N without PARTITION BY has an empty
  * key too: the exchange sends all its rows to worker 0, which alone takes it back. */
 
-static void put_u32(weir_buf *b, uint32_t v) { weir_buf_append(b, &v, 4); }
-static void put_i64(weir_buf *b, int64_t v) { weir_buf_append(b, &v, 8); }
-
 static int rank_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *err) {
     (void)err;
     rank_state *st = op->state;
     bool window = st->x->kind == WEIR_SQL_RANK_WINDOW_TOPN || st->x->kind == WEIR_SQL_RANK_WINDOW_DEDUP;
     weir_buf v;
     weir_buf_init(&v);
-    uint8_t head[2] = {1, 'M'};
-    weir_buf_append(&v, head, 2);
-    put_i64(&v, st->wm);
-    put_i64(&v, st->seq);
-    weir_sql_state_put(w, "", 0, v.data, v.len);
+    weir_sql_rec_put_meta(w, &v, st->wm, st->seq);
     for (int i = 0; i < st->keys.n; i++) {
         part *pt = &st->parts[i];
         if (!pt->live || pt->n == 0) continue;
         v.len = 0;
-        head[1] = 'P';
+        uint8_t head[2] = {1, 'P'};
         weir_buf_append(&v, head, 2);
-        put_i64(&v, pt->win_start);
-        put_i64(&v, pt->win_end);
-        put_u32(&v, (uint32_t)pt->n);
+        weir_sql_rec_put_i64(&v, pt->win_start);
+        weir_sql_rec_put_i64(&v, pt->win_end);
+        weir_sql_rec_put_u32(&v, (uint32_t)pt->n);
         for (int k = 0; k < pt->n; k++) {
             entry *e = &pt->e[k];
-            put_i64(&v, e->seq);
-            put_u32(&v, e->len);
+            weir_sql_rec_put_i64(&v, e->seq);
+            weir_sql_rec_put_u32(&v, e->len);
             weir_buf_append(&v, e->row, e->len);
-            put_u32(&v, e->olen);
+            weir_sql_rec_put_u32(&v, e->olen);
             weir_buf_append(&v, e->okey, e->olen);
         }
         size_t klen;
@@ -663,60 +602,29 @@ static int rank_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *er
     return WEIR_OK;
 }
 
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool bad;
-} reader;
-
-static int64_t get_i64(reader *r) {
-    int64_t v = 0;
-    if (r->end - r->p < 8) r->bad = true;
-    else memcpy(&v, r->p, 8), r->p += 8;
-    return v;
-}
-
-static uint32_t get_u32(reader *r) {
-    uint32_t v = 0;
-    if (r->end - r->p < 4) r->bad = true;
-    else memcpy(&v, r->p, 4), r->p += 4;
-    return v;
-}
-
-static const uint8_t *get_bytes(reader *r, uint32_t n) {
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    return p;
-}
-
 static int rank_restore(weir_sql_op *op, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen, weir_err *err) {
     rank_state *st = op->state;
-    reader r = {val, val + vlen, false};
+    weir_sql_rec_reader r = {val, val + vlen, false};
     if (vlen < 2 || val[0] != 1)
         return weir_err_set(err, "operator %s (%s): state record of an unknown version %d", op->id ? op->id : "?",
                             op->vt->name, vlen ? val[0] : -1);
     r.p += 2;
     if (val[1] == 'M') {
-        int64_t wm = get_i64(&r), seq = get_i64(&r);
-        if (r.bad) return weir_err_set(err, "operator %s (rank): truncated state record", op->id ? op->id : "?");
-        if (st->wm == WEIR_SQL_WM_NONE || (wm != WEIR_SQL_WM_NONE && wm < st->wm)) st->wm = wm;
-        if (seq > st->seq) st->seq = seq;
+        if (!weir_sql_rec_get_meta(&r, &st->wm, &st->seq))
+            return weir_err_set(err, "operator %s (rank): truncated state record", op->id ? op->id : "?");
         return WEIR_OK;
     }
     if (klen == 0 && st->x->npartition == 0 && op->worker && op->worker->index != 0) return WEIR_OK;
-    int64_t ws = get_i64(&r), we = get_i64(&r);
-    uint32_t n = get_u32(&r);
+    int64_t ws = weir_sql_rec_get_i64(&r), we = weir_sql_rec_get_i64(&r);
+    uint32_t n = weir_sql_rec_get_u32(&r);
     if (r.bad) return weir_err_set(err, "operator %s (rank): truncated state record", op->id ? op->id : "?");
     part *pt = part_of(op, key, klen, ws, we);
     for (uint32_t k = 0; k < n; k++) {
-        int64_t seq = get_i64(&r);
-        uint32_t len = get_u32(&r);
-        const uint8_t *row = get_bytes(&r, len);
-        uint32_t olen = get_u32(&r);
-        const uint8_t *okey = get_bytes(&r, olen);
+        int64_t seq = weir_sql_rec_get_i64(&r);
+        uint32_t len = weir_sql_rec_get_u32(&r);
+        const uint8_t *row = weir_sql_rec_get_bytes(&r, len);
+        uint32_t olen = weir_sql_rec_get_u32(&r);
+        const uint8_t *okey = weir_sql_rec_get_bytes(&r, olen);
         if (r.bad) return weir_err_set(err, "operator %s (rank): truncated state record", op->id ? op->id : "?");
         entry e = entry_make(op, row, len, okey, olen, seq);
         /* records of one key come in its sorted order; a key split over two records (a

@@ -14,7 +14,9 @@
  * and restores by key (op_window_state.c). Input columns (the planner's pre-CALC): 0 the
  * time column, then the keys, then the aggregates' arguments and FILTERs; output: keys,
  * window_start, window_end, window_time, aggregates. */
+#include "sql/accum.h"
 #include "sql/op_window_internal.h"
+#include "sql/state_internal.h"
 
 static const weir_sql_table *dlq_source_of(const weir_sql_plan *p);
 
@@ -53,27 +55,10 @@ static int wagg_init(weir_sql_op *op, weir_err *err) {
     for (int a = 0; a < p->naggs; a++) {
         const weir_sql_bexpr *e = p->aggs[a];
         agg_info *ai = &st->aggs[a];
-        ai->fn = e->fn;
-        ai->kind = strcmp(e->fn, "COUNT") == 0 ? AGG_COUNT : strcmp(e->fn, "SUM") == 0 ? AGG_SUM
-                 : strcmp(e->fn, "MIN") == 0 ? AGG_MIN : strcmp(e->fn, "MAX") == 0 ? AGG_MAX
-                 : strcmp(e->fn, "LISTAGG") == 0 ? AGG_LISTAGG : strcmp(e->fn, "FIRST_VALUE") == 0 ? AGG_FIRST
-                 : strcmp(e->fn, "LAST_VALUE") == 0 ? AGG_LAST : AGG_AVG;
-        /* the planner replaced LISTAGG's separator by a literal holding its value; ',' by
-         * default, as Flink's */
-        ai->sep = e->nargs > 1 && e->args[1]->text ? e->args[1]->text : ",";
-        ai->seplen = strlen(ai->sep);
-        ai->arg = e->nargs ? e->args[0]->column : -1;
-        ai->filter = e->filter ? e->filter->column : -1;
+        weir_sql_agg_info_init(ai, e, in);
         ai->distinct = e->distinct;
         if (e->distinct) st->any_distinct = true;
-        ai->out_type = &e->type;
-        if (ai->arg >= 0) {
-            const weir_sql_ltype *t = in->cols[ai->arg].type;
-            ai->in_class = weir_sql_value_class(t);
-            ai->in_decimal = t->kind == WEIR_SQL_TYPE_DECIMAL;
-            ai->in_scale = t->scale;
-            if (ai->in_class == WEIR_SQL_CLASS_STR) st->any_str = true;
-        }
+        if (ai->arg >= 0 && ai->in_class == WEIR_SQL_CLASS_STR) st->any_str = true;
     }
     if (weir_sql_batch_init(&st->out, p->cols, p->ncols, 256, err) != WEIR_OK) return WEIR_ERROR;
     st->has_out = true;
@@ -227,7 +212,7 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
         if (weir_sql_batch_is_null(b, ai->arg, row)) continue;
         /* DISTINCT: a value counts the first time the group sees it (MIN and MAX are the
          * same either way and keep no set) */
-        if (ai->distinct && distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) {
+        if (ai->distinct && distinct && ai->kind != WEIR_SQL_AGG_MIN && ai->kind != WEIR_SQL_AGG_MAX) {
             st->dkey.len = 0;
             int32_t ga[2] = {g, a};
             weir_buf_append(&st->dkey, ga, sizeof ga);
@@ -236,20 +221,20 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
             weir_sql_keytab_put(distinct, st->dkey.data, st->dkey.len, &added);
             if (!added) continue;
         }
-        if (ai->kind == AGG_COUNT) {
+        if (ai->kind == WEIR_SQL_AGG_COUNT) {
             x->cnt++;
             continue;
         }
         bool first = x->cnt == 0;
         x->cnt++;
-        if (ai->kind == AGG_LISTAGG) {
+        if (ai->kind == WEIR_SQL_AGG_LISTAGG) {
             weir_str v = weir_sql_batch_get_str(b, ai->arg, row);
             if (first) x->seq = st->seq;
             append_str(x, first ? NULL : ai->sep, first ? 0 : ai->seplen, v.ptr, (size_t)v.len);
             continue;
         }
-        if (ai->kind == AGG_FIRST || ai->kind == AGG_LAST) { /* NULLs are skipped above, as Flink's */
-            if (ai->kind == AGG_FIRST && !first) continue;
+        if (ai->kind == WEIR_SQL_AGG_FIRST || ai->kind == WEIR_SQL_AGG_LAST) { /* NULLs are skipped above, as Flink's */
+            if (ai->kind == WEIR_SQL_AGG_FIRST && !first) continue;
             x->seq = st->seq;
             if (ai->in_class == WEIR_SQL_CLASS_STR) {
                 weir_str v = weir_sql_batch_get_str(b, ai->arg, row);
@@ -260,7 +245,7 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
             else x->i = weir_sql_batch_get_i64(b, ai->arg, row);
             continue;
         }
-        bool is_min = ai->kind == AGG_MIN, is_max = ai->kind == AGG_MAX;
+        bool is_min = ai->kind == WEIR_SQL_AGG_MIN, is_max = ai->kind == WEIR_SQL_AGG_MAX;
         if (ai->in_decimal) {
             __int128 v = weir_sql_batch_get_i128(b, ai->arg, row);
             if (is_min || is_max) {
@@ -279,8 +264,7 @@ static void accumulate(wagg_state *st, acc *accs, weir_sql_keytab *distinct, int
         case WEIR_SQL_CLASS_STR: { /* MIN/MAX only (the binder refuses SUM/AVG of strings) */
             weir_str v = weir_sql_batch_get_str(b, ai->arg, row);
             size_t n = (size_t)v.len;
-            int c = first ? 0 : memcmp(v.ptr, x->s, n < x->slen ? n : x->slen);
-            if (c == 0 && !first) c = n < x->slen ? -1 : n > x->slen ? 1 : 0;
+            int c = first ? 0 : weir_sql_accum_str_cmp(v.ptr, n, x->s, x->slen);
             if (first || (is_min ? c < 0 : c > 0)) {
                 free(x->s);
                 x->s = malloc(n + 1);
@@ -316,6 +300,26 @@ static int add_to_window(wagg_state *st, const weir_sql_plan *p, int key, int64_
 }
 
 /* Moves y's value (and its string) into x. */
+/* Adds COUNT/SUM/AVG accumulator y into x (integer sums wrap, as Flink's Java arithmetic). */
+static void fold_sums(acc *x, const acc *y) {
+    x->cnt += y->cnt;
+    x->i = (int64_t)((uint64_t)x->i + (uint64_t)y->i);
+    x->f += y->f;
+    x->d += y->d;
+}
+
+/* Whether y's value beats x's (both counted values) for MIN (is_min) or MAX: numbers by
+ * value, strings bytewise with the shorter first on a common prefix. */
+static bool extreme_beats(const agg_info *ai, bool is_min, const acc *x, const acc *y) {
+    if (ai->in_decimal) return is_min ? y->d < x->d : y->d > x->d;
+    if (ai->in_class == WEIR_SQL_CLASS_F64) return is_min ? y->f < x->f : y->f > x->f;
+    if (ai->in_class == WEIR_SQL_CLASS_STR) {
+        int c = weir_sql_accum_str_cmp(y->s, y->slen, x->s, x->slen);
+        return is_min ? c < 0 : c > 0;
+    }
+    return is_min ? y->i < x->i : y->i > x->i;
+}
+
 static void take_value(acc *x, acc *y) {
     x->i = y->i;
     x->f = y->f;
@@ -337,39 +341,26 @@ static void merge_accs(const wagg_state *st, acc *into, acc *from, int naggs) {
     for (int a = 0; a < naggs; a++) {
         const agg_info *ai = &st->aggs[a];
         acc *x = &into[a], *y = &from[a];
-        if (ai->distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) continue; /* merge_sessions: by value */
-        if (ai->kind == AGG_FIRST || ai->kind == AGG_LAST || ai->kind == AGG_LISTAGG) {
+        if (ai->distinct && ai->kind != WEIR_SQL_AGG_MIN && ai->kind != WEIR_SQL_AGG_MAX) continue; /* merge_sessions: by value */
+        if (ai->kind == WEIR_SQL_AGG_FIRST || ai->kind == WEIR_SQL_AGG_LAST || ai->kind == WEIR_SQL_AGG_LISTAGG) {
             if (y->cnt == 0) continue;
             if (x->cnt == 0) take_value(x, y);
-            else if (ai->kind == AGG_LISTAGG) {
+            else if (ai->kind == WEIR_SQL_AGG_LISTAGG) {
                 if (y->seq < x->seq) { /* y's list, then x's */
                     append_str(y, ai->sep, ai->seplen, x->s, x->slen);
                     take_value(x, y);
                 } else append_str(x, ai->sep, ai->seplen, y->s, y->slen);
-            } else if (ai->kind == AGG_FIRST ? y->seq < x->seq : y->seq > x->seq) take_value(x, y);
+            } else if (ai->kind == WEIR_SQL_AGG_FIRST ? y->seq < x->seq : y->seq > x->seq) take_value(x, y);
             x->cnt += y->cnt;
             continue;
         }
-        bool is_min = ai->kind == AGG_MIN, is_max = ai->kind == AGG_MAX;
+        bool is_min = ai->kind == WEIR_SQL_AGG_MIN, is_max = ai->kind == WEIR_SQL_AGG_MAX;
         if (!is_min && !is_max) {
-            x->cnt += y->cnt;
-            x->i = (int64_t)((uint64_t)x->i + (uint64_t)y->i);
-            x->f += y->f;
-            x->d += y->d;
+            fold_sums(x, y);
             continue;
         }
         if (y->cnt == 0) continue;
-        bool take = x->cnt == 0;
-        if (!take) {
-            if (ai->in_decimal) take = is_min ? y->d < x->d : y->d > x->d;
-            else if (ai->in_class == WEIR_SQL_CLASS_F64) take = is_min ? y->f < x->f : y->f > x->f;
-            else if (ai->in_class == WEIR_SQL_CLASS_STR) {
-                size_t n = x->slen < y->slen ? x->slen : y->slen;
-                int c = n ? memcmp(y->s, x->s, n) : 0;
-                if (c == 0) c = y->slen < x->slen ? -1 : y->slen > x->slen;
-                take = is_min ? c < 0 : c > 0;
-            } else take = is_min ? y->i < x->i : y->i > x->i;
-        }
+        bool take = x->cnt == 0 || extreme_beats(ai, is_min, x, y);
         if (take) {
             x->i = y->i;
             x->f = y->f;
@@ -402,7 +393,7 @@ static void free_session(session *s, int naggs) {
  * flag, then the value) into a COUNT, SUM or AVG accumulator. */
 static void add_distinct_value(const agg_info *ai, acc *x, const uint8_t *p) {
     x->cnt++;
-    if (ai->kind == AGG_COUNT) return;
+    if (ai->kind == WEIR_SQL_AGG_COUNT) return;
     p++;
     if (ai->in_class == WEIR_SQL_CLASS_I128) {
         __int128 v;
@@ -441,14 +432,7 @@ static void merge_sessions(const wagg_state *st, session *into, session *from, i
 /* The session list of a key (its bytes), made empty when absent. */
 session_list *weir_sql_wagg_slist_of(wagg_state *st, const void *key, size_t len) {
     int k = weir_sql_keytab_put(&st->skeys, key, len, NULL);
-    if (k >= st->capslists) {
-        int cap = st->capslists ? st->capslists * 2 : 64;
-        while (cap <= k) cap *= 2;
-        st->slists = realloc(st->slists, (size_t)cap * sizeof *st->slists);
-        if (!st->slists) abort();
-        memset(st->slists + st->capslists, 0, (size_t)(cap - st->capslists) * sizeof *st->slists);
-        st->capslists = cap;
-    }
+    if (k >= st->capslists) st->slists = weir_sql_keyed_grow(st->slists, &st->capslists, k, sizeof *st->slists);
     return &st->slists[k];
 }
 
@@ -898,82 +882,28 @@ static int cmp_window(const void *a, const void *b) {
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static __int128 pow10_i128(int n) {
-    __int128 r = 1;
-    while (n-- > 0) r *= 10;
-    return r;
-}
-
 /* The aggregate's result into column c of the output row. */
 static void store_result(weir_sql_batch *o, int c, int row, const agg_info *ai, const acc *x) {
-    const weir_sql_ltype *t = ai->out_type;
-    if (ai->kind == AGG_COUNT) {
-        weir_sql_batch_set_i64(o, c, row, x->cnt);
-        return;
-    }
-    if (x->cnt == 0) { /* no non-NULL value: NULL, as SQL says */
-        weir_sql_batch_set_null(o, c, row, true);
-        return;
-    }
-    bool avg = ai->kind == AGG_AVG;
-    if (t->kind == WEIR_SQL_TYPE_DECIMAL) {
-        __int128 v = ai->in_decimal ? x->d : (__int128)x->i;
-        int in_scale = ai->in_decimal ? ai->in_scale : 0;
-        if (t->scale > in_scale) v *= pow10_i128(t->scale - in_scale);
-        if (avg) { /* HALF_UP, as Java's BigDecimal division in Flink */
-            __int128 n = x->cnt, q = v / n, r = v % n;
-            if ((r < 0 ? -r : r) * 2 >= n) q += v < 0 ? -1 : 1;
-            v = q;
-        }
-        weir_sql_batch_set_i128(o, c, row, v);
-        return;
-    }
-    if (t->kind == WEIR_SQL_TYPE_FLOAT || t->kind == WEIR_SQL_TYPE_DOUBLE) {
-        double v = ai->in_class == WEIR_SQL_CLASS_F64 ? x->f : ai->in_decimal ? (double)x->d / (double)pow10_i128(ai->in_scale) : (double)x->i;
-        weir_sql_batch_set_f64(o, c, row, avg ? v / (double)x->cnt : v);
-        return;
-    }
-    if (ai->in_class == WEIR_SQL_CLASS_STR) {
-        weir_sql_batch_set_str(o, c, row, x->s ? x->s : "", x->slen);
-        return;
-    }
-    int64_t v = x->i;
-    if (avg) v /= x->cnt; /* integer AVG truncates, as Flink's */
-    weir_sql_batch_set_i64(o, c, row, v);
+    weir_sql_accum_store(o, c, row, ai->out_type, ai->kind == WEIR_SQL_AGG_COUNT, ai->kind == WEIR_SQL_AGG_AVG, ai->in_class,
+                         ai->in_decimal, ai->in_scale, x->cnt, x->i, x->f, x->d, x->s, x->slen);
 }
 
 static int flush_out(weir_sql_op *op, struct wagg_state *st, weir_err *err) {
-    if (st->out.nrows == 0) return WEIR_OK;
-    int rc = weir_sql_op_emit(op, &st->out, err);
-    weir_sql_batch_clear(&st->out);
-    return rc;
+    return weir_sql_op_flush_batch(op, &st->out, err);
 }
 
 /* Folds slice accumulator y into window accumulator x, copying (the slice stays for the
  * next windows). DISTINCT COUNT, SUM and AVG go by the merged set instead (fire_hop). */
 static void merge_copy(const agg_info *ai, acc *x, const acc *y) {
-    if (ai->distinct && ai->kind != AGG_MIN && ai->kind != AGG_MAX) return;
-    if (ai->kind == AGG_COUNT || ai->kind == AGG_SUM || ai->kind == AGG_AVG) {
-        x->cnt += y->cnt;
-        x->i = (int64_t)((uint64_t)x->i + (uint64_t)y->i);
-        x->f += y->f;
-        x->d += y->d;
+    if (ai->distinct && ai->kind != WEIR_SQL_AGG_MIN && ai->kind != WEIR_SQL_AGG_MAX) return;
+    if (ai->kind == WEIR_SQL_AGG_COUNT || ai->kind == WEIR_SQL_AGG_SUM || ai->kind == WEIR_SQL_AGG_AVG) {
+        fold_sums(x, y);
         return;
     }
     if (y->cnt == 0) return;
     bool take = x->cnt == 0;
-    if (!take && (ai->kind == AGG_FIRST || ai->kind == AGG_LAST)) take = ai->kind == AGG_FIRST ? y->seq < x->seq : y->seq > x->seq;
-    else if (!take) {
-        bool is_min = ai->kind == AGG_MIN;
-        if (ai->in_decimal) take = is_min ? y->d < x->d : y->d > x->d;
-        else if (ai->in_class == WEIR_SQL_CLASS_F64) take = is_min ? y->f < x->f : y->f > x->f;
-        else if (ai->in_class == WEIR_SQL_CLASS_STR) {
-            size_t n = x->slen < y->slen ? x->slen : y->slen;
-            int c = n ? memcmp(y->s, x->s, n) : 0;
-            if (c == 0) c = y->slen < x->slen ? -1 : y->slen > x->slen;
-            take = is_min ? c < 0 : c > 0;
-        } else take = is_min ? y->i < x->i : y->i > x->i;
-    }
+    if (!take && (ai->kind == WEIR_SQL_AGG_FIRST || ai->kind == WEIR_SQL_AGG_LAST)) take = ai->kind == WEIR_SQL_AGG_FIRST ? y->seq < x->seq : y->seq > x->seq;
+    else if (!take) take = extreme_beats(ai, ai->kind == WEIR_SQL_AGG_MIN, x, y);
     if (take) {
         x->i = y->i;
         x->f = y->f;
@@ -985,6 +915,27 @@ static void merge_copy(const agg_info *ai, acc *x, const acc *y) {
         }
     }
     x->cnt += y->cnt;
+}
+
+/* Frees the first n windows (fired, or slices whose last window fired), moves the rest
+ * down and rebuilds the window index over them (the windows moved); the key table is
+ * compacted once most of its keys are gone. */
+static void drop_windows(wagg_state *st, int n, int naggs) {
+    for (int k = 0; k < n; k++) {
+        st->live_groups -= st->wins[k].ngroups;
+        st->var_bytes -= window_bytes(&st->wins[k], naggs);
+        window_free(&st->wins[k], naggs);
+    }
+    memmove(st->wins, st->wins + n, (size_t)(st->nwins - n) * sizeof *st->wins);
+    st->nwins -= n;
+    weir_sql_keytab_free(&st->win_index);
+    weir_sql_keytab_init(&st->win_index);
+    cache_clear(st);
+    for (int k = 0; k < st->nwins; k++) {
+        int64_t key[2] = {st->wins[k].start, st->wins[k].end};
+        weir_sql_keytab_put(&st->win_index, key, sizeof key, NULL);
+    }
+    if (st->keys.n > 4096 && st->keys.n > 2 * st->live_groups) compact_keys(st);
 }
 
 static int cmp_slice(const void *a, const void *b) {
@@ -1080,21 +1031,7 @@ static int fire_hop(weir_sql_op *op, int64_t wm, weir_err *err) {
                                       (cumulate ? sliced_start(p, true, st->wins[ndrop].end) : st->wins[ndrop].start) +
                                               size <= st->hop_done)))
         ndrop++;
-    for (int k = 0; k < ndrop; k++) {
-        st->live_groups -= st->wins[k].ngroups;
-        st->var_bytes -= window_bytes(&st->wins[k], naggs);
-        window_free(&st->wins[k], naggs);
-    }
-    memmove(st->wins, st->wins + ndrop, (size_t)(st->nwins - ndrop) * sizeof *st->wins);
-    st->nwins -= ndrop;
-    weir_sql_keytab_free(&st->win_index);
-    weir_sql_keytab_init(&st->win_index);
-    cache_clear(st);
-    for (int k = 0; k < st->nwins; k++) {
-        int64_t key[2] = {st->wins[k].start, st->wins[k].end};
-        weir_sql_keytab_put(&st->win_index, key, sizeof key, NULL);
-    }
-    if (st->keys.n > 4096 && st->keys.n > 2 * st->live_groups) compact_keys(st);
+    drop_windows(st, ndrop, naggs);
     return rc;
 }
 
@@ -1128,32 +1065,21 @@ static int fire(weir_sql_op *op, int64_t wm, weir_err *err) {
         }
     }
     if (rc == WEIR_OK) rc = flush_out(op, st, err);
-    for (int k = 0; k < nfired; k++) {
-        st->live_groups -= st->wins[k].ngroups;
-        st->var_bytes -= window_bytes(&st->wins[k], p->naggs);
-        window_free(&st->wins[k], p->naggs);
-    }
-    memmove(st->wins, st->wins + nfired, (size_t)(st->nwins - nfired) * sizeof *st->wins);
-    st->nwins -= nfired;
-    weir_sql_keytab_free(&st->win_index); /* the windows moved (sorted, fired ones gone) */
-    weir_sql_keytab_init(&st->win_index);
-    cache_clear(st);
-    for (int k = 0; k < st->nwins; k++) {
-        int64_t key[2] = {st->wins[k].start, st->wins[k].end};
-        weir_sql_keytab_put(&st->win_index, key, sizeof key, NULL);
-    }
-    if (st->keys.n > 4096 && st->keys.n > 2 * st->live_groups) compact_keys(st);
+    drop_windows(st, nfired, p->naggs);
     return rc;
+}
+
+/* Fires what the watermark passed, then recounts the state's bytes. */
+static int fire_counted(weir_sql_op *op, int64_t wm, weir_err *err) {
+    if (fire(op, wm, err) != WEIR_OK) return WEIR_ERROR;
+    update_bytes(op);
+    return WEIR_OK;
 }
 
 static int wagg_watermark(weir_sql_op *op, int input, int64_t ts, weir_err *err) {
     wagg_state *st = op->state;
-    if (!st->proctime && ts != WEIR_SQL_WM_IDLE && ts != WEIR_SQL_WM_NONE && ts > st->wm) {
-        st->wm = ts;
-        if (fire(op, ts, err) != WEIR_OK) return WEIR_ERROR;
-        update_bytes(op);
-    }
-    return weir_sql_op_forward_watermark(op, input, ts, err);
+    if (st->proctime) return weir_sql_op_forward_watermark(op, input, ts, err); /* wagg_tick fires */
+    return weir_sql_op_watermark_advance(op, input, ts, &st->wm, fire_counted, err);
 }
 
 /* Processing time: the windows whose end the clock has passed fire. */
@@ -1163,17 +1089,11 @@ static int wagg_tick(weir_sql_op *op, int64_t now_ms, weir_err *err) {
     int64_t wm = (now_ms - 1) * 1000;
     if (st->wm != WEIR_SQL_WM_NONE && wm <= st->wm) return WEIR_OK;
     st->wm = wm;
-    if (fire(op, wm, err) != WEIR_OK) return WEIR_ERROR;
-    update_bytes(op);
-    return WEIR_OK;
+    return fire_counted(op, wm, err);
 }
 
 static int wagg_finish(weir_sql_op *op, int input, weir_err *err) {
-    wagg_state *st = op->state;
-    st->wm = WEIR_SQL_WM_END;
-    if (fire(op, WEIR_SQL_WM_END, err) != WEIR_OK) return WEIR_ERROR;
-    update_bytes(op);
-    return weir_sql_op_forward_finish(op, input, err);
+    return weir_sql_op_finish_advance(op, input, &((wagg_state *)op->state)->wm, fire_counted, err);
 }
 
 static void wagg_free(weir_sql_op *op) {

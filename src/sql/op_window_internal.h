@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql/accum.h"
 #include "sql/window_internal.h"
 
 typedef struct acc {
@@ -35,21 +36,7 @@ typedef struct window {
     bool has_distinct;
 } window;
 
-enum { AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_LISTAGG, AGG_FIRST, AGG_LAST };
-
-typedef struct agg_info {
-    const char *fn;
-    int kind;                 /* AGG_*: fn, decided once (the per-row path compares ints) */
-    int arg;                  /* input column, -1 for COUNT(*) */
-    int filter;               /* input column, -1 without FILTER */
-    bool distinct;
-    const char *sep;          /* LISTAGG's separator */
-    size_t seplen;
-    int in_class;
-    bool in_decimal;
-    int in_scale;
-    const weir_sql_ltype *out_type;
-} agg_info;
+typedef weir_sql_agg_info agg_info;
 
 typedef struct wagg_state {
     window *wins;             /* the open windows */

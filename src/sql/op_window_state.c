@@ -2,6 +2,7 @@
  * records keyed like the exchange before it (so a restore at another parallelism finds each
  * key's worker) and its restore, record by record, into a fresh instance. */
 #include "sql/op_window_internal.h"
+#include "sql/state_internal.h"
 
 /* ---- state: snapshot and restore ------------------------------------------------------
  * Records, each value starting with the format version (1) and a kind byte:
@@ -19,30 +20,28 @@
  * kept by worker 0 only. */
 #define STATE_VERSION 1
 
-static void put_i64(weir_buf *b, int64_t v) { weir_buf_append(b, &v, sizeof v); }
-static void put_u32(weir_buf *b, uint32_t v) { weir_buf_append(b, &v, sizeof v); }
 
 static void put_acc(weir_buf *b, const acc *x) {
-    put_i64(b, x->cnt);
-    put_i64(b, x->i);
+    weir_sql_rec_put_i64(b, x->cnt);
+    weir_sql_rec_put_i64(b, x->i);
     weir_buf_append(b, &x->f, sizeof x->f);
     weir_buf_append(b, &x->d, sizeof x->d);
-    put_i64(b, x->seq);
-    put_u32(b, (uint32_t)x->slen);
+    weir_sql_rec_put_i64(b, x->seq);
+    weir_sql_rec_put_u32(b, (uint32_t)x->slen);
     if (x->slen) weir_buf_append(b, x->s, x->slen);
 }
 
 /* The DISTINCT values of a set whose entries start with (group, aggregate): those of group
  * g, or all when idx is NULL; idx/from/to: the entries of each group (see snapshot_windows). */
 static void put_distinct(weir_buf *b, const weir_sql_keytab *t, const int *idx, int from, int to) {
-    put_u32(b, (uint32_t)(to - from));
+    weir_sql_rec_put_u32(b, (uint32_t)(to - from));
     for (int k = from; k < to; k++) {
         size_t len;
         const uint8_t *key = weir_sql_keytab_key(t, idx ? idx[k] : k, &len);
         int32_t ga[2];
         memcpy(ga, key, sizeof ga);
-        put_u32(b, (uint32_t)ga[1]);
-        put_u32(b, (uint32_t)(len - sizeof ga));
+        weir_sql_rec_put_u32(b, (uint32_t)ga[1]);
+        weir_sql_rec_put_u32(b, (uint32_t)(len - sizeof ga));
         weir_buf_append(b, key + sizeof ga, len - sizeof ga);
     }
 }
@@ -56,9 +55,9 @@ int weir_sql_window_agg_snapshot(weir_sql_op *op, weir_sql_state_put_fn put, voi
     weir_buf_init(&v);
     uint8_t head[2] = {STATE_VERSION, 'W'};
     weir_buf_append(&v, head, 2);
-    put_i64(&v, st->wm);
-    put_i64(&v, st->seq);
-    put_i64(&v, st->hop_done);
+    weir_sql_rec_put_i64(&v, st->wm);
+    weir_sql_rec_put_i64(&v, st->seq);
+    weir_sql_rec_put_i64(&v, st->hop_done);
     put(ctx, NULL, 0, v.data, v.len);
     /* windows: a record per (key, window) */
     for (int k = 0; k < st->nwins; k++) {
@@ -87,9 +86,9 @@ int weir_sql_window_agg_snapshot(weir_sql_op *op, weir_sql_state_put_fn put, voi
             v.len = 0;
             uint8_t h[2] = {STATE_VERSION, st->slicing ? 'L' : 'G'};
             weir_buf_append(&v, h, 2);
-            put_i64(&v, w->start);
-            put_i64(&v, w->end);
-            put_u32(&v, (uint32_t)naggs);
+            weir_sql_rec_put_i64(&v, w->start);
+            weir_sql_rec_put_i64(&v, w->end);
+            weir_sql_rec_put_u32(&v, (uint32_t)naggs);
             for (int a = 0; a < naggs; a++) put_acc(&v, &w->accs[(size_t)g * (size_t)naggs + (size_t)a]);
             put_distinct(&v, &w->distinct, idx, idx ? start[g] : 0, idx ? start[g + 1] : 0);
             size_t klen;
@@ -106,16 +105,16 @@ int weir_sql_window_agg_snapshot(weir_sql_op *op, weir_sql_state_put_fn put, voi
         v.len = 0;
         uint8_t h[2] = {STATE_VERSION, 'S'};
         weir_buf_append(&v, h, 2);
-        put_u32(&v, (uint32_t)naggs);
-        put_u32(&v, (uint32_t)l->n);
+        weir_sql_rec_put_u32(&v, (uint32_t)naggs);
+        weir_sql_rec_put_u32(&v, (uint32_t)l->n);
         for (int i = 0; i < l->n; i++) {
             const session *x = &l->s[i];
-            put_i64(&v, x->start);
-            put_i64(&v, x->end);
-            put_i64(&v, x->seq);
+            weir_sql_rec_put_i64(&v, x->start);
+            weir_sql_rec_put_i64(&v, x->end);
+            weir_sql_rec_put_i64(&v, x->seq);
             for (int a = 0; a < naggs; a++) put_acc(&v, &x->accs[a]);
             if (x->distinct) put_distinct(&v, x->distinct, NULL, 0, x->distinct->n);
-            else put_u32(&v, 0);
+            else weir_sql_rec_put_u32(&v, 0);
         }
         size_t klen;
         const uint8_t *key = weir_sql_keytab_key(&st->skeys, k, &klen);
@@ -133,48 +132,18 @@ int weir_sql_wagg_snapshot(weir_sql_op *op, weir_sql_state_writer *w, weir_err *
     return weir_sql_window_agg_snapshot(op, put_to_writer, w, err);
 }
 
-/* A cursor over a record's value; `bad` once it would read past the end. */
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool bad;
-} reader;
-
-static const uint8_t *get_bytes(reader *r, size_t n) {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
-static int64_t get_i64(reader *r) {
-    int64_t v = 0;
-    const uint8_t *at = get_bytes(r, sizeof v);
-    if (at) memcpy(&v, at, sizeof v);
-    return v;
-}
-
-static uint32_t get_u32(reader *r) {
-    uint32_t v = 0;
-    const uint8_t *at = get_bytes(r, sizeof v);
-    if (at) memcpy(&v, at, sizeof v);
-    return v;
-}
-
 /* Reads an accumulator into x (its old string freed); returns the string bytes taken. */
-static int64_t get_acc(reader *r, acc *x, int64_t *max_seq) {
-    x->cnt = get_i64(r);
-    x->i = get_i64(r);
-    const uint8_t *at = get_bytes(r, sizeof x->f);
+static int64_t get_acc(weir_sql_rec_reader *r, acc *x, int64_t *max_seq) {
+    x->cnt = weir_sql_rec_get_i64(r);
+    x->i = weir_sql_rec_get_i64(r);
+    const uint8_t *at = weir_sql_rec_get_bytes(r, sizeof x->f);
     if (at) memcpy(&x->f, at, sizeof x->f);
-    at = get_bytes(r, sizeof x->d);
+    at = weir_sql_rec_get_bytes(r, sizeof x->d);
     if (at) memcpy(&x->d, at, sizeof x->d);
-    x->seq = get_i64(r);
+    x->seq = weir_sql_rec_get_i64(r);
     if (x->seq > *max_seq) *max_seq = x->seq;
-    uint32_t n = get_u32(r);
-    at = get_bytes(r, n);
+    uint32_t n = weir_sql_rec_get_u32(r);
+    at = weir_sql_rec_get_bytes(r, n);
     free(x->s);
     x->s = NULL;
     x->slen = x->scap = 0;
@@ -188,12 +157,12 @@ static int64_t get_acc(reader *r, acc *x, int64_t *max_seq) {
 }
 
 /* Reads DISTINCT values into t, each under the (group, aggregate) prefix. */
-static void get_distinct(wagg_state *st, reader *r, weir_sql_keytab *t, int g, int naggs) {
-    uint32_t n = get_u32(r);
+static void get_distinct(wagg_state *st, weir_sql_rec_reader *r, weir_sql_keytab *t, int g, int naggs) {
+    uint32_t n = weir_sql_rec_get_u32(r);
     for (uint32_t k = 0; k < n && !r->bad; k++) {
-        int32_t ga[2] = {g, (int32_t)get_u32(r)};
-        uint32_t len = get_u32(r);
-        const uint8_t *at = get_bytes(r, len);
+        int32_t ga[2] = {g, (int32_t)weir_sql_rec_get_u32(r)};
+        uint32_t len = weir_sql_rec_get_u32(r);
+        const uint8_t *at = weir_sql_rec_get_bytes(r, len);
         if (!at || ga[1] < 0 || ga[1] >= naggs) {
             r->bad = true;
             return;
@@ -210,13 +179,13 @@ static int restore_record(weir_sql_op *op, const uint8_t *key, size_t klen, cons
     wagg_state *st = op->state;
     const weir_sql_plan *p = op->plan;
     int naggs = p->naggs;
-    reader r = {val, val + vlen, false};
-    const uint8_t *h = get_bytes(&r, 2);
+    weir_sql_rec_reader r = {val, val + vlen, false};
+    const uint8_t *h = weir_sql_rec_get_bytes(&r, 2);
     if (!h || h[0] != STATE_VERSION)
         return weir_err_set(err, "window aggregation %s: a state record has format version %d, this build reads %d", op->id,
                             h ? h[0] : -1, STATE_VERSION);
     if (h[1] == 'W') {
-        int64_t wm = get_i64(&r), seq = get_i64(&r), hop_done = get_i64(&r);
+        int64_t wm = weir_sql_rec_get_i64(&r), seq = weir_sql_rec_get_i64(&r), hop_done = weir_sql_rec_get_i64(&r);
         if (r.bad) goto corrupt;
         /* several instances' watermarks: the smallest is the one every key has reached */
         if (!st->wm_restored || wm < st->wm) st->wm = wm;
@@ -228,8 +197,8 @@ static int restore_record(weir_sql_op *op, const uint8_t *key, size_t klen, cons
     if (klen == 0 && p->nkeys == 0 && op->worker->index != 0) return WEIR_OK; /* worker 0's (see above) */
     bool sess = strcmp(p->window_fn, "SESSION") == 0;
     if (h[1] == (st->slicing ? 'L' : 'G') && !sess) {
-        int64_t start = get_i64(&r), end = get_i64(&r);
-        if (get_u32(&r) != (uint32_t)naggs || r.bad) goto corrupt;
+        int64_t start = weir_sql_rec_get_i64(&r), end = weir_sql_rec_get_i64(&r);
+        if (weir_sql_rec_get_u32(&r) != (uint32_t)naggs || r.bad) goto corrupt;
         int kx = weir_sql_keytab_put(&st->keys, key, klen, NULL);
         window *w = weir_sql_wagg_window_of(st, start, end, naggs);
         int before = w->ngroups;
@@ -246,16 +215,16 @@ static int restore_record(weir_sql_op *op, const uint8_t *key, size_t klen, cons
         return WEIR_OK;
     }
     if (h[1] == 'S' && sess) {
-        if (get_u32(&r) != (uint32_t)naggs) goto corrupt;
-        uint32_t n = get_u32(&r);
+        if (weir_sql_rec_get_u32(&r) != (uint32_t)naggs) goto corrupt;
+        uint32_t n = weir_sql_rec_get_u32(&r);
         if (r.bad) goto corrupt;
         session_list *l = weir_sql_wagg_slist_of(st, key, klen);
         int64_t was = slist_bytes(l, naggs);
         for (uint32_t i = 0; i < n && !r.bad; i++) {
             session x = {0};
-            x.start = get_i64(&r);
-            x.end = get_i64(&r);
-            x.seq = get_i64(&r);
+            x.start = weir_sql_rec_get_i64(&r);
+            x.end = weir_sql_rec_get_i64(&r);
+            x.seq = weir_sql_rec_get_i64(&r);
             if (x.seq > st->seq) st->seq = x.seq;
             x.accs = calloc((size_t)(naggs ? naggs : 1), sizeof(acc));
             if (!x.accs) abort();

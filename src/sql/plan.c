@@ -34,6 +34,18 @@ weir_sql_plan *weir_sql_plan_node(weir_sql_planner *pl, weir_sql_plan_kind kind,
     return p;
 }
 
+weir_sql_plan *weir_sql_plan_exchange(weir_sql_planner *pl, weir_sql_pos pos, weir_sql_plan *in, int *keys, int nkeys) {
+    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, pos, 1);
+    ex->inputs[0] = in;
+    ex->cols = in->cols;
+    ex->ncols = in->ncols;
+    ex->keys = keys;
+    ex->nkeys = nkeys;
+    ex->updates = in->updates;
+    ex->updates_why = in->updates_why;
+    return ex;
+}
+
 /* ---- expressions ---------------------------------------------------------------------- */
 
 weir_sql_bexpr *weir_sql_plan_bexpr(weir_sql_planner *pl, weir_sql_bexpr_kind kind, weir_sql_pos pos) {
@@ -467,11 +479,11 @@ weir_sql_plan *weir_sql_plan_from(weir_sql_planner *pl, const weir_sql_bquery *q
     return weir_sql_plan_leaf(pl, q->from);
 }
 
-static bool has_over(const weir_sql_bexpr *e) {
+bool weir_sql_plan_has_over(const weir_sql_bexpr *e) {
     if (!e) return false;
     if (e->over) return true;
     for (int k = 0; k < e->nargs; k++)
-        if (has_over(e->args[k])) return true;
+        if (weir_sql_plan_has_over(e->args[k])) return true;
     return false;
 }
 
@@ -481,7 +493,7 @@ static weir_sql_plan *plan_select(weir_sql_planner *pl, const weir_sql_bquery *q
     if (q->ngroup_by && q->from && q->from->kind == WEIR_SQL_BREL_WINDOW) return weir_sql_plan_window_agg(pl, q);
     if (q->distinct || q->ngroup_by || q->aggregate) return weir_sql_plan_group_agg(pl, q);
     bool over = false;
-    for (int k = 0; k < q->ncols; k++) over = over || has_over(q->items[k]);
+    for (int k = 0; k < q->ncols; k++) over = over || weir_sql_plan_has_over(q->items[k]);
     if (over) return weir_sql_plan_over(pl, q);
     for (int k = 0; k < q->ncols; k++)
         if (!weir_sql_plan_check_expr(pl, q->items[k])) return NULL;

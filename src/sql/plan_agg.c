@@ -8,6 +8,13 @@
 #include "sql/accum.h"
 #include "sql/plan_internal.h"
 
+/* A copy on the arena, with room for cap items, of the n items of size `size` at old. */
+static void *arena_grow(weir_arena *a, const void *old, int n, int cap, size_t size) {
+    void *x = weir_arena_alloc(a, (size_t)cap * size);
+    if (n) memcpy(x, old, (size_t)n * size);
+    return x;
+}
+
 /* A column of the pre-aggregation CALC computing e (one column per distinct expression),
  * named after the source column it is, else $f<n> as Flink names computed fields. */
 int weir_sql_agg_pre_add(weir_sql_planner *pl, weir_sql_agg_builder *wb, weir_sql_bexpr *e, const char *name, bool reuse) {
@@ -19,14 +26,8 @@ int weir_sql_agg_pre_add(weir_sql_planner *pl, weir_sql_agg_builder *wb, weir_sq
     }
     if (wb->npre == wb->cappre) {
         int cap = wb->cappre ? wb->cappre * 2 : 16;
-        weir_sql_bexpr **x = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *x);
-        weir_sql_lfield *c = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *c);
-        if (wb->npre) {
-            memcpy(x, wb->pre, (size_t)wb->npre * sizeof *x);
-            memcpy(c, wb->pre_cols, (size_t)wb->npre * sizeof *c);
-        }
-        wb->pre = x;
-        wb->pre_cols = c;
+        wb->pre = arena_grow(pl->arena, wb->pre, wb->npre, cap, sizeof *wb->pre);
+        wb->pre_cols = arena_grow(pl->arena, wb->pre_cols, wb->npre, cap, sizeof *wb->pre_cols);
         wb->cappre = cap;
     }
     wb->pre[wb->npre] = e;
@@ -50,14 +51,20 @@ const char *weir_sql_agg_name(weir_sql_planner *pl, int k) {
     return s;
 }
 
+/* The aggregate functions both aggregation operators implement (accum.h). */
+static bool agg_supported(const char *fn) {
+    static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "LISTAGG", "FIRST_VALUE", "LAST_VALUE"};
+    for (size_t k = 0; k < sizeof supported / sizeof supported[0]; k++)
+        if (strcmp(fn, supported[k]) == 0) return true;
+    return false;
+}
+
 /* Registers an aggregate call: its arguments and FILTER become columns of the pre-CALC and
  * the rewritten call reads them. Returns its index among the aggregates. */
 int weir_sql_agg_add(weir_sql_planner *pl, weir_sql_agg_builder *wb, const weir_sql_bexpr *e) {
     for (int k = 0; k < wb->naggs; k++)
         if (wb->agg_orig[k] == e || weir_sql_plan_same_expr(wb->agg_orig[k], e)) return k;
-    static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "LISTAGG", "FIRST_VALUE", "LAST_VALUE"};
-    bool ok = false;
-    for (size_t k = 0; k < sizeof supported / sizeof supported[0] && !ok; k++) ok = strcmp(e->fn, supported[k]) == 0;
+    bool ok = agg_supported(e->fn);
     if (!ok || e->over) {
         weir_sql_plan_fail(pl, e->pos, "aggregate function %s is not supported in a window aggregation yet (COUNT, COUNT(DISTINCT), "
                             "SUM, MIN, MAX, AVG, LISTAGG, FIRST_VALUE and LAST_VALUE are)", e->fn);
@@ -98,14 +105,8 @@ int weir_sql_agg_add(weir_sql_planner *pl, weir_sql_agg_builder *wb, const weir_
     }
     if (wb->naggs == wb->capaggs) {
         int cap = wb->capaggs ? wb->capaggs * 2 : 8;
-        weir_sql_bexpr **x = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *x);
-        const weir_sql_bexpr **o = weir_arena_alloc(pl->arena, (size_t)cap * sizeof *o);
-        if (wb->naggs) {
-            memcpy(x, wb->aggs, (size_t)wb->naggs * sizeof *x);
-            memcpy(o, wb->agg_orig, (size_t)wb->naggs * sizeof *o);
-        }
-        wb->aggs = x;
-        wb->agg_orig = o;
+        wb->aggs = arena_grow(pl->arena, wb->aggs, wb->naggs, cap, sizeof *wb->aggs);
+        wb->agg_orig = arena_grow(pl->arena, wb->agg_orig, wb->naggs, cap, sizeof *wb->agg_orig);
         wb->capaggs = cap;
     }
     wb->aggs[wb->naggs] = c;
@@ -122,9 +123,10 @@ bool weir_sql_agg_collect(weir_sql_planner *pl, weir_sql_agg_builder *wb, const 
     return true;
 }
 
-/* e (a SELECT item or HAVING over the TVF's columns) rewritten over the WINDOW_AGG's
- * output: GROUP BY expressions and the window columns become its key columns, aggregate
- * calls its aggregate columns. A column left over is not grouped. */
+/* e (a SELECT item or HAVING over the aggregation's input) rewritten over the WINDOW_AGG's
+ * or GROUP_AGG's output: keys, then wb->nwin window columns, then aggregates. GROUP BY
+ * expressions and the window columns become its key columns, aggregate calls its aggregate
+ * columns. A column left over is not grouped (with windows: a column of the TVF's input). */
 weir_sql_bexpr *weir_sql_agg_over(weir_sql_planner *pl, weir_sql_agg_builder *wb, weir_sql_bexpr *e, const weir_sql_plan *agg) {
     if (!e) return NULL;
     if (e->kind == WEIR_SQL_BEXPR_SUBQUERY || e->over) {
@@ -136,13 +138,13 @@ weir_sql_bexpr *weir_sql_agg_over(weir_sql_planner *pl, weir_sql_agg_builder *wb
     if (e->kind == WEIR_SQL_BEXPR_AGG) {
         int a = weir_sql_agg_add(pl, wb, e);
         if (a < 0) return NULL;
-        return weir_sql_plan_colref(pl, e->pos, wb->out_start + 3 + a, &agg->cols[wb->out_start + 3 + a]);
+        int c = wb->nkeys + wb->nwin + a;
+        return weir_sql_plan_colref(pl, e->pos, c, &agg->cols[c]);
     }
-    if (e->kind == WEIR_SQL_BEXPR_COLUMN && e->input == 0) {
-        if (e->column >= wb->nsrc && e->column < wb->nsrc + 3) {
-            int c = wb->out_start + (e->column - wb->nsrc);
-            weir_sql_bexpr *r = weir_sql_plan_colref(pl, e->pos, c, &agg->cols[c]);
-            return r;
+    if (e->kind == WEIR_SQL_BEXPR_COLUMN && (e->input == 0 || !wb->nwin)) {
+        if (wb->nwin && e->column >= wb->nsrc && e->column < wb->nsrc + wb->nwin) {
+            int c = wb->nkeys + (e->column - wb->nsrc);
+            return weir_sql_plan_colref(pl, e->pos, c, &agg->cols[c]);
         }
         return weir_sql_plan_fail(pl, e->pos, "column '%s' is neither grouped nor aggregated", e->name ? e->name : "?");
     }
@@ -167,17 +169,11 @@ static void describe_group_agg(weir_buf *b, const weir_sql_plan *p, bool for_id)
     weir_buf_append(b, "GroupAggregate(", 15);
     if (p->nkeys) {
         weir_buf_append(b, "groupBy=[", 9);
-        for (int k = 0; k < p->nkeys; k++) {
-            if (k) weir_buf_append(b, ", ", 2);
-            weir_buf_append(b, in->cols[p->keys[k]].name, strlen(in->cols[p->keys[k]].name));
-        }
+        weir_sql_plan_print_names(b, in, p->keys, p->nkeys);
         weir_buf_append(b, "], ", 3);
     }
     weir_buf_append(b, "select=[", 8);
-    for (int k = 0; k < p->nkeys; k++) {
-        if (k) weir_buf_append(b, ", ", 2);
-        weir_buf_append(b, in->cols[p->keys[k]].name, strlen(in->cols[p->keys[k]].name));
-    }
+    weir_sql_plan_print_names(b, in, p->keys, p->nkeys);
     for (int a = 0; a < p->naggs; a++) {
         const weir_sql_bexpr *e = p->aggs[a];
         if (a || p->nkeys) weir_buf_append(b, ", ", 2);
@@ -209,10 +205,7 @@ static void describe_group_agg(weir_buf *b, const weir_sql_plan *p, bool for_id)
 static bool check_group_aggs(weir_sql_planner *pl, const weir_sql_bexpr *e) {
     if (!e) return true;
     if (e->kind == WEIR_SQL_BEXPR_AGG && !e->over) {
-        static const char *const supported[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "LISTAGG", "FIRST_VALUE", "LAST_VALUE"};
-        bool ok = false;
-        for (size_t k = 0; k < sizeof supported / sizeof supported[0] && !ok; k++) ok = strcmp(e->fn, supported[k]) == 0;
-        if (!ok) {
+        if (!agg_supported(e->fn)) {
             weir_sql_plan_fail(pl, e->pos, "aggregate function %s is not supported in a group aggregation yet (COUNT, SUM, MIN, "
                                            "MAX, AVG, LISTAGG, FIRST_VALUE and LAST_VALUE are, with DISTINCT and FILTER)",
                                e->fn);
@@ -235,48 +228,15 @@ static bool check_group_aggs(weir_sql_planner *pl, const weir_sql_bexpr *e) {
     return true;
 }
 
-/* e (a SELECT item or HAVING, flattened over the FROM) rewritten over the GROUP_AGG's
- * output: GROUP BY expressions become its key columns, aggregate calls its aggregate
- * columns. */
-static weir_sql_bexpr *over_group(weir_sql_planner *pl, weir_sql_agg_builder *wb, weir_sql_bexpr *e, const weir_sql_plan *agg) {
-    if (!e) return NULL;
-    if (e->kind == WEIR_SQL_BEXPR_SUBQUERY || e->over) {
-        weir_sql_plan_check_expr(pl, e); /* refuses them, naming line:column */
-        return NULL;
-    }
-    for (int k = 0; k < wb->nkeys; k++)
-        if (weir_sql_plan_same_expr(wb->key_exprs[k], e)) return weir_sql_plan_colref(pl, e->pos, k, &agg->cols[k]);
-    if (e->kind == WEIR_SQL_BEXPR_AGG) {
-        int a = weir_sql_agg_add(pl, wb, e);
-        if (a < 0) return NULL;
-        return weir_sql_plan_colref(pl, e->pos, wb->nkeys + a, &agg->cols[wb->nkeys + a]);
-    }
-    if (e->kind == WEIR_SQL_BEXPR_COLUMN)
-        return weir_sql_plan_fail(pl, e->pos, "column '%s' is neither grouped nor aggregated", e->name ? e->name : "?");
-    if (e->nargs == 0) return e;
-    weir_sql_bexpr *c = weir_arena_alloc(pl->arena, sizeof *c);
-    *c = *e;
-    c->args = weir_arena_alloc(pl->arena, (size_t)e->nargs * sizeof *c->args);
-    for (int k = 0; k < e->nargs; k++)
-        if (!(c->args[k] = over_group(pl, wb, e->args[k], agg))) return NULL;
-    return c;
-}
-
 /* Exchange(hash[keys]) over pre and the GROUP_AGG over it: keys are pre's columns
  * 0..nkeys-1 (none: every row goes to one worker), aggs read pre's columns. The output is
  * the keys, then the aggregates (named by names[a], else $agg<a>); a changelog whose upsert
  * key is the keys. */
 static weir_sql_plan *group_agg_node(weir_sql_planner *pl, weir_sql_pos pos, weir_sql_plan *pre, int nkeys, weir_sql_bexpr **aggs,
                                      int naggs, const char *const *names, const char *why) {
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, pos, 1);
-    ex->inputs[0] = pre;
-    ex->cols = pre->cols;
-    ex->ncols = pre->ncols;
-    ex->nkeys = nkeys;
-    ex->keys = weir_arena_alloc(pl->arena, (size_t)(nkeys + 1) * sizeof *ex->keys);
-    for (int k = 0; k < nkeys; k++) ex->keys[k] = k;
-    ex->updates = pre->updates;
-    ex->updates_why = pre->updates_why;
+    int *keys = weir_arena_alloc(pl->arena, (size_t)(nkeys + 1) * sizeof *keys);
+    for (int k = 0; k < nkeys; k++) keys[k] = k;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, pos, pre, keys, nkeys);
     weir_sql_plan *agg = weir_sql_plan_node(pl, WEIR_SQL_PLAN_GROUP_AGG, pos, 1);
     agg->inputs[0] = ex;
     agg->nkeys = nkeys;
@@ -393,9 +353,9 @@ weir_sql_plan *weir_sql_plan_group_agg(weir_sql_planner *pl, const weir_sql_bque
     int naggs_before = wb.naggs;
     weir_sql_bexpr **out = weir_arena_alloc(pl->arena, (size_t)(q->ncols + 1) * sizeof *out);
     for (int k = 0; k < q->ncols; k++)
-        if (!(out[k] = over_group(pl, &wb, items[k], agg))) return NULL;
+        if (!(out[k] = weir_sql_agg_over(pl, &wb, items[k], agg))) return NULL;
     weir_sql_bexpr *filter = NULL;
-    if (having && !(filter = over_group(pl, &wb, having, agg))) return NULL;
+    if (having && !(filter = weir_sql_agg_over(pl, &wb, having, agg))) return NULL;
     if (wb.naggs != naggs_before) return weir_sql_plan_fail(pl, q->pos, "internal: an aggregate was missed while planning");
     weir_sql_plan *res = weir_sql_plan_calc(pl, q->pos, agg, filter, out, q->ncols, q->cols);
     if (!q->distinct) return res;

@@ -18,6 +18,25 @@ void weir_sql_plan_describe(weir_buf *out, const weir_sql_plan *p, bool for_id);
  * true), column references by the name of in_cols[column] (NULL: the reference's own). */
 void weir_sql_plan_print_expr(weir_buf *out, const weir_sql_bexpr *e, const weir_sql_lfield *in_cols, int nin);
 
+/* Pieces of EXPLAIN lines shared by the describe hooks of the plan_*.c families:
+ * print_fields: tag=[the names of cols[0..n-1]] ("select=[id, name]");
+ * print_names: in's columns cols[0..n-1] by name, comma-separated ("user_id, item");
+ * print_duration: a length as Flink prints durations ("10 min", "5 s", "1 h", "500 ms");
+ * print_window_params: what follows a window's column(s) up to the end of window=[...]:
+ * "], size=[10 min], slide=[5 min], offset=[-1 h])]" (SESSION: gap, CUMULATE: max_size,
+ * step), fn being TUMBLE, HOP, CUMULATE or SESSION. */
+void weir_sql_plan_print_fields(weir_buf *out, const char *tag, const weir_sql_lfield *cols, int n);
+void weir_sql_plan_print_names(weir_buf *out, const weir_sql_plan *in, const int *cols, int n);
+void weir_sql_plan_print_duration(weir_buf *out, int64_t ms);
+void weir_sql_plan_print_window_params(weir_buf *out, const char *fn, int64_t size_ms, int64_t step_ms, int64_t offset_ms);
+
+/* The EXPLAIN tree under p: each node's line, its inputs indented below it behind ":- " /
+ * "+- "; lead is what every line of p's inputs starts with (empty at a root). after, when
+ * set, is called after each node's line with the lead its inputs' lines start with (EXPLAIN
+ * ANALYZE puts the node's figures there). */
+typedef void (*weir_sql_plan_tree_hook)(weir_buf *out, const weir_sql_plan *p, const weir_buf *lead, void *ctx);
+void weir_sql_plan_print_tree(weir_buf *out, const weir_sql_plan *p, weir_buf *lead, weir_sql_plan_tree_hook after, void *ctx);
+
 /* ---- the planner's shared pieces (plan.c) ---------------------------------------------
  * The planner is split by operator family: plan.c (statements, scans, CALC, UNION, LIMIT,
  * sinks, ids), plan_agg.c (aggregation: the shared builder and group aggregation),
@@ -36,6 +55,10 @@ typedef struct weir_sql_planner {
 void *weir_sql_plan_fail(weir_sql_planner *pl, weir_sql_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 weir_sql_plan *weir_sql_plan_node(weir_sql_planner *pl, weir_sql_plan_kind kind, weir_sql_pos pos, int ninputs);
+/* An EXCHANGE over in routing rows by the hash of in's columns keys[0..nkeys-1] (none:
+ * every row to one worker), as a keyed operator's input; in's rows, columns and changelog
+ * (updates, updates_why) pass through unchanged. */
+weir_sql_plan *weir_sql_plan_exchange(weir_sql_planner *pl, weir_sql_pos pos, weir_sql_plan *in, int *keys, int nkeys);
 weir_sql_bexpr *weir_sql_plan_bexpr(weir_sql_planner *pl, weir_sql_bexpr_kind kind, weir_sql_pos pos);
 /* A reference to column `column` of input 0, typed and named as f. */
 weir_sql_bexpr *weir_sql_plan_colref(weir_sql_planner *pl, weir_sql_pos pos, int column, const weir_sql_lfield *f);
@@ -57,6 +80,8 @@ weir_sql_plan *weir_sql_plan_leaf(weir_sql_planner *pl, const weir_sql_brel *r);
 /* A whole query (ORDER BY, LIMIT included). */
 weir_sql_plan *weir_sql_plan_subquery(weir_sql_planner *pl, const weir_sql_bquery *q);
 bool weir_sql_plan_same_expr(const weir_sql_bexpr *a, const weir_sql_bexpr *b);
+/* Whether e holds an aggregate OVER (...) (ROW_NUMBER() OVER included). */
+bool weir_sql_plan_has_over(const weir_sql_bexpr *e);
 /* A constant INTERVAL DAY TO SECOND in ms; `what` names it in the error ("size"). */
 bool weir_sql_plan_interval_ms(weir_sql_planner *pl, weir_sql_bexpr *e, const char *what, int64_t *out);
 const char *weir_sql_plan_constant_string(weir_sql_planner *pl, weir_sql_bexpr *e);
@@ -84,7 +109,8 @@ typedef struct weir_sql_agg_builder {
     int nsrc;                  /* columns of the windowed relation's source */
     int nkeys;                 /* GROUP BY items other than the window columns */
     const weir_sql_bexpr **key_exprs;
-    int out_start;             /* WINDOW_AGG output: keys, then start, end, time, aggs */
+    int nwin;                  /* output: keys, nwin window columns (WINDOW_AGG: start, end,
+                                  time; GROUP_AGG: none), then the aggregates */
     bool session;              /* SESSION windows */
 } weir_sql_agg_builder;
 

@@ -288,12 +288,8 @@ static void describe_join(weir_buf *b, const weir_sql_plan *p, bool for_id) {
         weir_sql_plan_print_expr(b, js->cond, js->in_names, js->nin_names);
         outs(b, "]");
     }
-    outs(b, ", select=[");
-    for (int k = 0; k < p->ncols; k++) {
-        if (k) outs(b, ", ");
-        outs(b, p->cols[k].name);
-    }
-    outs(b, "]");
+    outs(b, ", ");
+    weir_sql_plan_print_fields(b, "select", p->cols, p->ncols);
     if (p->kind == WEIR_SQL_PLAN_JOIN) {
         outs(b, ", leftInputSpec=[");
         outs(b, js->input_spec[0]);
@@ -404,14 +400,7 @@ static weir_sql_plan *keyed_side(weir_sql_planner *pl, weir_sql_plan *in, const 
 }
 
 static weir_sql_plan *exchange(weir_sql_planner *pl, weir_sql_plan *in, int *keys, int nkeys, weir_sql_pos pos) {
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, pos, 1);
-    ex->inputs[0] = in;
-    ex->cols = in->cols;
-    ex->ncols = in->ncols;
-    ex->keys = keys;
-    ex->nkeys = nkeys;
-    ex->updates = in->updates;
-    ex->updates_why = in->updates_why;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, pos, in, keys, nkeys);
     ex->upsert_keys = in->upsert_keys;
     ex->nupsert_keys = in->nupsert_keys;
     return ex;

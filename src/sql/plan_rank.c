@@ -48,14 +48,6 @@ static bool refs_col(const weir_sql_bexpr *e, int col) {
     return refs_col(e->filter, col);
 }
 
-static bool has_over(const weir_sql_bexpr *e) {
-    if (!e) return false;
-    if (e->over) return true;
-    for (int k = 0; k < e->nargs; k++)
-        if (has_over(e->args[k])) return true;
-    return false;
-}
-
 /* The conjuncts of a WHERE (its top-level ANDs) appended to out. */
 static void conjuncts(weir_sql_bexpr *e, weir_sql_bexpr **out, int *n) {
     if (!e) return;
@@ -156,26 +148,6 @@ static const weir_sql_plan *trace_col(const weir_sql_plan *p, int *col) {
 
 /* ---- EXPLAIN ------------------------------------------------------------------------------ */
 
-static void duration(weir_buf *b, int64_t ms) {
-    static const struct { int64_t ms; const char *unit; } units[] = {
-        {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}, {1, "ms"}};
-    char s[48];
-    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
-        if (ms != 0 && ms % units[k].ms == 0) {
-            snprintf(s, sizeof s, "%" PRId64 " %s", ms / units[k].ms, units[k].unit);
-            outs(b, s);
-            return;
-        }
-    outs(b, "0 ms");
-}
-
-static void names(weir_buf *b, const weir_sql_plan *in, const int *cols, int n) {
-    for (int k = 0; k < n; k++) {
-        if (k) outs(b, ", ");
-        outs(b, in->cols[cols[k]].name);
-    }
-}
-
 static void describe_window(weir_buf *b, const weir_sql_plan *p, const weir_sql_rank_ext *x) {
     const weir_sql_plan *in = p->inputs[0];
     outs(b, "window=[");
@@ -189,19 +161,7 @@ static void describe_window(weir_buf *b, const weir_sql_plan *p, const weir_sql_
         outs(b, "], win_end=[");
         outs(b, in->cols[x->we_col].name);
     }
-    bool tumble = strcmp(x->window_fn, "TUMBLE") == 0, hop = strcmp(x->window_fn, "HOP") == 0;
-    outs(b, tumble || hop ? "], size=[" : "], max_size=[");
-    duration(b, x->size_ms);
-    if (!tumble && x->step_ms) {
-        outs(b, hop ? "], slide=[" : "], step=[");
-        duration(b, x->step_ms);
-    }
-    if (x->offset_ms) {
-        outs(b, "], offset=[");
-        if (x->offset_ms < 0) outs(b, "-");
-        duration(b, x->offset_ms < 0 ? -x->offset_ms : x->offset_ms);
-    }
-    outs(b, "])]");
+    weir_sql_plan_print_window_params(b, x->window_fn, x->size_ms, x->step_ms, x->offset_ms);
 }
 
 static void describe_order(weir_buf *b, const weir_sql_plan *in, const weir_sql_rank_ext *x) {
@@ -220,14 +180,14 @@ static void describe_rank(weir_buf *b, const weir_sql_plan *p, bool for_id) {
     switch (x->kind) {
     case WEIR_SQL_RANK_NORMALIZE:
         outs(b, "ChangelogNormalize(key=[");
-        names(b, in, x->partition, x->npartition);
+        weir_sql_plan_print_names(b, in, x->partition, x->npartition);
         outs(b, "])");
         return;
     case WEIR_SQL_RANK_DEDUP:
         outs(b, "Deduplicate(keep=[");
         outs(b, x->keep_last ? "LastRow" : "FirstRow");
         outs(b, "], key=[");
-        names(b, in, x->partition, x->npartition);
+        weir_sql_plan_print_names(b, in, x->partition, x->npartition);
         outs(b, x->rowtime ? "], order=[ROWTIME])" : "], order=[PROCTIME])");
         return;
     case WEIR_SQL_RANK_WINDOW_DEDUP:
@@ -236,7 +196,7 @@ static void describe_rank(weir_buf *b, const weir_sql_plan *p, bool for_id) {
         outs(b, ", keep=[");
         outs(b, x->keep_last ? "LastRow" : "FirstRow");
         outs(b, "], partitionKeys=[");
-        names(b, in, x->partition, x->npartition);
+        weir_sql_plan_print_names(b, in, x->partition, x->npartition);
         outs(b, "], orderKey=[");
         outs(b, in->cols[x->order[0]].name);
         outs(b, "], order=[ROWTIME])");
@@ -255,15 +215,12 @@ static void describe_rank(weir_buf *b, const weir_sql_plan *p, bool for_id) {
         snprintf(num, sizeof num, "rankType=[ROW_NUMBER], rankRange=[rankStart=%" PRId64 ", rankEnd=%" PRId64 "], partitionBy=[",
                  x->rank_start, x->rank_end);
         outs(b, num);
-        names(b, in, x->partition, x->npartition);
+        weir_sql_plan_print_names(b, in, x->partition, x->npartition);
         outs(b, "], orderBy=[");
         describe_order(b, in, x);
-        outs(b, "], select=[");
-        for (int k = 0; k < p->ncols; k++) {
-            if (k) outs(b, ", ");
-            outs(b, p->cols[k].name);
-        }
-        outs(b, "])");
+        outs(b, "], ");
+        weir_sql_plan_print_fields(b, "select", p->cols, p->ncols);
+        outs(b, ")");
         return;
     }
 }
@@ -450,14 +407,8 @@ static weir_sql_plan *plan_topn(weir_sql_planner *pl, const weir_sql_bquery *q, 
 
     /* pre-CALC, exchange, the rank */
     weir_sql_plan *pre = weir_sql_plan_calc(pl, in->pos, src, where, wb.pre, wb.npre, wb.pre_cols);
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, rnx->pos, 1);
-    ex->inputs[0] = pre;
-    ex->cols = wb.pre_cols;
-    ex->ncols = wb.npre;
-    ex->keys = part;
-    ex->nkeys = np;
-    ex->updates = pre->updates;
-    ex->updates_why = pre->updates_why;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, rnx->pos, pre, part, np);
+    ex->cols = wb.pre_cols; /* the pre-CALC's types: a vanished (identity) CALC's input may differ in nullability */
     weir_sql_plan *r = weir_sql_plan_node(pl, WEIR_SQL_PLAN_RANK, rnx->pos, 1);
     r->inputs[0] = ex;
     int nwin = tvf ? 3 : 0, nout = wb.npre + nwin + (output_rank ? 1 : 0);
@@ -531,13 +482,13 @@ bool weir_sql_plan_rank(weir_sql_planner *pl, const weir_sql_bquery *q, weir_sql
         if (e->kind == WEIR_SQL_BEXPR_CALL && e->over && strcmp(e->fn, "ROW_NUMBER") == 0) {
             if (krn >= 0) return false;
             krn = k;
-        } else if (has_over(e)) {
+        } else if (weir_sql_plan_has_over(e)) {
             return false;
         }
     }
     if (krn < 0) return false;
     for (int k = 0; k < q->ncols; k++)
-        if (has_over(q->items[k])) return false;
+        if (weir_sql_plan_has_over(q->items[k])) return false;
     *out = plan_topn(pl, q, in, krn);
     return true;
 }
@@ -552,7 +503,7 @@ static void describe_over(weir_buf *b, const weir_sql_plan *p, bool for_id) {
     outs(b, "OverAggregate(");
     if (x->npartition) {
         outs(b, "partitionBy=[");
-        names(b, in, x->partition, x->npartition);
+        weir_sql_plan_print_names(b, in, x->partition, x->npartition);
         outs(b, "], ");
     }
     outs(b, "orderBy=[");
@@ -830,12 +781,8 @@ weir_sql_plan *weir_sql_plan_over(weir_sql_planner *pl, const weir_sql_bquery *q
         x->names[a] = weir_arena_strndup(pl->arena, (const char *)t.data, t.len);
         weir_buf_free(&t);
     }
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, first->pos, 1);
-    ex->inputs[0] = pre;
-    ex->cols = ob.wb.pre_cols;
-    ex->ncols = npre;
-    ex->keys = x->partition;
-    ex->nkeys = x->npartition;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, first->pos, pre, x->partition, x->npartition);
+    ex->cols = ob.wb.pre_cols; /* as in plan_topn: the pre-CALC's own types */
     weir_sql_plan *agg = weir_sql_plan_node(pl, WEIR_SQL_PLAN_OVER_AGG, first->pos, 1);
     agg->inputs[0] = ex;
     weir_sql_lfield *cols = weir_arena_alloc(pl->arena, (size_t)(npre + ob.ncalls + 1) * sizeof *cols);
@@ -873,14 +820,7 @@ weir_sql_plan *weir_sql_plan_normalize(weir_sql_planner *pl, weir_sql_plan *scan
         return weir_sql_plan_fail(pl, scan->pos, "table '%s' is an upsert source (connector '%s') and needs a PRIMARY KEY "
                                                  "(...) NOT ENFORCED: its rows are upserts by that key",
                                   t->name, scan->connector ? scan->connector->name : "?");
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, scan->pos, 1);
-    ex->inputs[0] = scan;
-    ex->cols = scan->cols;
-    ex->ncols = scan->ncols;
-    ex->keys = t->primary_key;
-    ex->nkeys = t->nprimary_key;
-    ex->updates = scan->updates;
-    ex->updates_why = scan->updates_why;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, scan->pos, scan, t->primary_key, t->nprimary_key);
     weir_sql_rank_ext *x = weir_arena_alloc(pl->arena, sizeof *x);
     x->kind = WEIR_SQL_RANK_NORMALIZE;
     x->partition = t->primary_key;

@@ -53,7 +53,7 @@ weir_sql_plan *weir_sql_plan_window_agg(weir_sql_planner *pl, const weir_sql_bqu
     }
     /* GROUP BY: window_start and window_end (window_time may come too), then the keys */
     bool has_start = false, has_end = false;
-    weir_sql_agg_builder wb = {.q = q, .nsrc = nsrc};
+    weir_sql_agg_builder wb = {.q = q, .nsrc = nsrc, .nwin = 3};
     wb.key_exprs = weir_arena_alloc(pl->arena, (size_t)(q->ngroup_by + 1) * sizeof *wb.key_exprs);
     for (int k = 0; k < q->ngroup_by; k++) {
         const weir_sql_bexpr *g = q->group_by[k];
@@ -116,13 +116,9 @@ weir_sql_plan *weir_sql_plan_window_agg(weir_sql_planner *pl, const weir_sql_bqu
     /* the pre-CALC reads the source's columns: the window columns cannot appear in it */
     weir_sql_plan *pre = weir_sql_plan_calc(pl, w->pos, in, q->where, wb.pre, wb.npre, wb.pre_cols);
     /* weir_sql_plan_calc may merge with a CALC below; its output columns are still wb.pre's */
-    weir_sql_plan *ex = weir_sql_plan_node(pl, WEIR_SQL_PLAN_EXCHANGE, w->pos, 1);
-    ex->inputs[0] = pre;
-    ex->cols = pre->cols;
-    ex->ncols = pre->ncols;
-    ex->nkeys = wb.nkeys;
-    ex->keys = weir_arena_alloc(pl->arena, (size_t)(wb.nkeys + 1) * sizeof *ex->keys);
-    for (int k = 0; k < wb.nkeys; k++) ex->keys[k] = 1 + k;
+    int *keys = weir_arena_alloc(pl->arena, (size_t)(wb.nkeys + 1) * sizeof *keys);
+    for (int k = 0; k < wb.nkeys; k++) keys[k] = 1 + k;
+    weir_sql_plan *ex = weir_sql_plan_exchange(pl, w->pos, pre, keys, wb.nkeys);
     weir_sql_plan *agg = weir_sql_plan_node(pl, WEIR_SQL_PLAN_WINDOW_AGG, q->pos, 1);
     agg->inputs[0] = ex;
     agg->window_fn = w->fn;
@@ -134,7 +130,6 @@ weir_sql_plan *weir_sql_plan_window_agg(weir_sql_planner *pl, const weir_sql_bqu
     agg->keys = ex->keys;
     agg->aggs = wb.aggs;
     agg->naggs = wb.naggs;
-    wb.out_start = wb.nkeys;
     int nout = wb.nkeys + 3 + wb.naggs;
     weir_sql_lfield *cols = weir_arena_alloc(pl->arena, (size_t)nout * sizeof *cols);
     for (int k = 0; k < wb.nkeys; k++) cols[k] = pre->cols[1 + k];

@@ -21,13 +21,9 @@ import json
 import os
 import random
 import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
-
-import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql", "oracle"))
 import sqltest  # noqa: E402
@@ -54,17 +50,8 @@ def ts_ms(text):
 
 def produce(bootstrap, topic, rows):
     """rows: (partition, key, group, ts_ms); produced in order, each to its partition."""
-    p = producer(bootstrap, linger_ms=5)
-    for part, k, g, ms in rows:
-        value = json.dumps({"k": k, "g": g, "ts": ts_text(ms)})
-        while True:
-            try:
-                p.produce(topic, value=value, partition=part)
-                break
-            except BufferError:
-                p.poll(0.1)
-        p.poll(0)
-    assert p.flush(60) == 0, "records of %s still undelivered" % topic
+    sqltest.produce_values(producer(bootstrap, linger_ms=5), topic,
+                           [(part, json.dumps({"k": k, "g": g, "ts": ts_text(ms)})) for part, k, g, ms in rows])
 
 
 def sink_rows(bootstrap, topic):
@@ -78,32 +65,7 @@ def sink_rows(bootstrap, topic):
 
 def checkpoints(chk_dir):
     """Numbers of the complete checkpoints under chk_dir/<job id>/."""
-    done = []
-    if not os.path.isdir(chk_dir):
-        return done
-    for job in os.listdir(chk_dir):
-        d = os.path.join(chk_dir, job)
-        if job == "savepoints" or not os.path.isdir(d):
-            continue
-        for c in os.listdir(d):
-            if c.startswith("chk-") and os.path.exists(os.path.join(d, c, "_metadata")):
-                done.append(int(c[4:]))
-    return sorted(done)
-
-
-def kafka_offsets(meta_path):
-    """Next offsets per partition from a checkpoint's _metadata (the Kafka position bytes:
-    version, u16 topic length, topic, i32 partition, i64 offset, big-endian)."""
-    with open(meta_path) as f:
-        meta = json.load(f)
-    offs = {}
-    for src in meta["sources"]:
-        for sp in src["splits"]:
-            b = bytes.fromhex(sp["position"])
-            tl = int.from_bytes(b[1:3], "big")
-            part = int.from_bytes(b[3 + tl:7 + tl], "big")
-            offs[part] = int.from_bytes(b[7 + tl:15 + tl], "big")
-    return offs
+    return [n for n, _meta in sqltest.complete_checkpoints(chk_dir)]
 
 
 def job_sql(chk, src, out, bootstrap, bounded=None, extra="", select="k", where="", startup="earliest-offset",
@@ -133,26 +95,21 @@ def start(weir, path, *args):
     return sqltest.Running(weir, ["-f", str(path)] + list(args))
 
 
-def stop(run, sig=signal.SIGTERM, timeout=60):
-    if run.alive():
-        run.proc.send_signal(sig)
-    try:
-        run.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        pytest.fail("weir sql did not stop within %ss\nstderr:\n%s" % (timeout, run.stderr()[-4000:]), pytrace=False)
-    for t in run._threads:
-        t.join(10)
-    sqltest.check_sanitizers("weir sql", run.stderr())
-    return run.proc.returncode
+stop = sqltest.stop
+
+
+def new_topics(bootstrap, prefix):
+    """Fresh topics <prefix>-src-<tag> (PARTITIONS partitions) and <prefix>-out-<tag> (one)."""
+    tag = "%08x" % random.getrandbits(32)
+    src, out = prefix + "-src-" + tag, prefix + "-out-" + tag
+    create_topic(bootstrap, src, partitions=PARTITIONS)
+    create_topic(bootstrap, out, partitions=1)
+    return src, out
 
 
 def test_kill_9_restarts_lose_no_window(broker, tmp_path):
     weir = require_bin()
-    tag = "%08x" % random.getrandbits(32)
-    src, out = "ckpt-src-" + tag, "ckpt-out-" + tag
-    create_topic(broker.bootstrap, src, partitions=PARTITIONS)
-    create_topic(broker.bootstrap, out, partitions=1)
+    src, out = new_topics(broker.bootstrap, "ckpt")
     rnd = random.Random(5150)
     n = 4000
     rows = []
@@ -207,10 +164,7 @@ def test_kill_9_restarts_lose_no_window(broker, tmp_path):
 
 def test_savepoint_keeps_state_across_an_edit(broker, tmp_path):
     weir = require_bin()
-    tag = "%08x" % random.getrandbits(32)
-    src, out = "sp-src-" + tag, "sp-out-" + tag
-    create_topic(broker.bootstrap, src, partitions=PARTITIONS)
-    create_topic(broker.bootstrap, out, partitions=1)
+    src, out = new_topics(broker.bootstrap, "sp")
     chk = tmp_path / "chk"
     # phase 1: rows of the window [0 s, 10 s) only, so it stays open in the job's state
     phase1 = [(i % PARTITIONS, "k%d" % (i % 4), "g", 1000 + i) for i in range(300)]
@@ -220,12 +174,8 @@ def test_savepoint_keeps_state_across_an_edit(broker, tmp_path):
     run = start(weir, job)
 
     def all_read():
-        done = checkpoints(chk)
-        if not done:
-            return False
-        jobs = [j for j in os.listdir(chk) if j != "savepoints"]
-        meta = os.path.join(chk, jobs[0], "chk-%d" % done[-1], "_metadata")
-        return sum(kafka_offsets(meta).values()) == len(phase1)
+        done = sqltest.complete_checkpoints(chk)
+        return bool(done) and sum(sqltest.checkpoint_positions(done[-1][1]).values()) == len(phase1)
 
     wait_until(lambda: all_read() or not run.alive(), timeout=60, what="a checkpoint past phase 1")
     assert run.alive(), run.stderr()[-3000:]
@@ -235,7 +185,7 @@ def test_savepoint_keeps_state_across_an_edit(broker, tmp_path):
     assert m, run.stderr()[-3000:]
     savepoint = m.group(1)
     assert os.path.exists(os.path.join(savepoint, "_metadata"))
-    assert sum(kafka_offsets(os.path.join(savepoint, "_metadata")).values()) == len(phase1)
+    assert sum(sqltest.checkpoint_positions(os.path.join(savepoint, "_metadata")).values()) == len(phase1)
     assert sink_rows(broker.bootstrap, out) == []  # the window is still open
 
     # phase 2: more rows of that window, then one far later on every partition (the
@@ -264,10 +214,7 @@ def test_savepoint_keeps_state_across_an_edit(broker, tmp_path):
 
 def test_changed_keys_are_refused_unless_reset(broker, tmp_path):
     weir = require_bin()
-    tag = "%08x" % random.getrandbits(32)
-    src, out = "rk-src-" + tag, "rk-out-" + tag
-    create_topic(broker.bootstrap, src, partitions=PARTITIONS)
-    create_topic(broker.bootstrap, out, partitions=1)
+    src, out = new_topics(broker.bootstrap, "rk")
     produce(broker.bootstrap, src, [(i % PARTITIONS, "k%d" % (i % 4), "g%d" % (i % 2), 1000 + i) for i in range(60)])
     chk = tmp_path / "chk"
     job = tmp_path / "job.sql"

@@ -12,7 +12,6 @@ Also: an updating query INSERTed INTO a plain 'kafka' JSON table is refused at p
 (exit status 2) with a message naming the GROUP BY and what to use instead.
 """
 
-import collections
 import os
 import random
 import sqlite3
@@ -38,23 +37,10 @@ def data(broker):
     create_topic(broker.bootstrap, topic, partitions=PARTITIONS)
     rows = rowgen.make_rows(9191, N_ROWS, 1)
     rnd = random.Random(9192)
-    p = producer(broker.bootstrap, linger_ms=20)
-    failed = []
-    for i, r in enumerate(rows):
-        value = rowgen.encode_json(rnd, r)
-        while True:
-            try:
-                p.produce(topic, value=value, partition=i % PARTITIONS,
-                          on_delivery=lambda err, msg: failed.append(err) if err else None)
-                break
-            except BufferError:
-                p.poll(0.1)
-        p.poll(0)
-    assert p.flush(60) == 0 and not failed, "delivery failed: %s" % failed[:3]
+    positions = sqltest.produce_values(producer(broker.bootstrap, linger_ms=20), topic,
+                                       [(i % PARTITIONS, rowgen.encode_json(rnd, r)) for i, r in enumerate(rows)])
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE ev (%s)" % rowgen.SQLITE_DDL)
-    db.executemany("INSERT INTO ev VALUES (%s)" % ",".join("?" * 13),
-                   [rowgen.sqlite_values(r, i % PARTITIONS, i // PARTITIONS) for i, r in enumerate(rows)])
+    rowgen.load_sqlite(db, "ev", rows, positions)
     return {"weir": weir, "bootstrap": broker.bootstrap, "topic": topic, "db": db}
 
 
@@ -91,36 +77,9 @@ def cell(typ, text):
     return text
 
 
-def final_state(columns, table, what):
-    """The multiset of rows left after applying the tableau's changelog."""
-    assert table, "%s: no tableau printed" % what
-    assert table[0] == ["op"] + [c for c, _ in columns], "%s: header %r" % (what, table[0])
-    state = collections.Counter()
-    kinds = collections.Counter()
-    for r in table[1:]:
-        kinds[r[0]] += 1
-        row = tuple(sqltest.norm(t, cell(t, v), "sqlite") for (_c, t), v in zip(columns, r[1:]))
-        if r[0] in ("+I", "+U"):
-            state[row] += 1
-        else:
-            assert r[0] in ("-U", "-D"), "%s: row kind %r" % (what, r[0])
-            assert state[row] > 0, "%s: %s retracts a row that is not there: %r" % (what, r[0], row)
-            state[row] -= 1
-    return +state, kinds
-
-
 def run_case(data, columns, flink, sqlite, what):
     script = source_ddl(data["topic"], data["bootstrap"]) + flink + ";\n"
-    p = sqltest.run_sql(data["weir"], ["-e", script, "--bootstrap-servers", data["bootstrap"]])
-    assert p.returncode == 0, "%s: weir sql -e exited %s\nstdout:\n%s\nstderr:\n%s" % (
-        what, p.returncode, p.stdout[-3000:], p.stderr[-3000:])
-    got, kinds = final_state(columns, sqltest.parse_tableau(p.stdout), what)
-    want = collections.Counter(tuple(sqltest.norm(t, v, "sqlite") for (_c, t), v in zip(columns, row))
-                               for row in data["db"].execute(sqlite).fetchall())
-    if got != want:
-        pytest.fail("%s: final state differs from SQLite\nonly in SQLite: %s\nonly in weir: %s" % (
-            what, list((want - got).elements())[:8], list((got - want).elements())[:8]), pytrace=False)
-    return kinds
+    return sqltest.run_changelog_case(data["weir"], data["bootstrap"], script, columns, data["db"], sqlite, what, cell)
 
 
 def test_group_by_matches_sqlite(data):

@@ -59,28 +59,9 @@ def data(broker, tmp_path_factory):
                                                 ("ev2", ev2, 777, N_EV2, 1000000001, EV2_PARTITIONS)):
         rows = rowgen.make_rows(seed, n, base)
         rnd = random.Random(seed + 1)
-        p = producer(broker.bootstrap, linger_ms=20)
-        reports = {}
-
-        def on_delivery(err, msg, i=None):
-            reports[i] = (err, msg.partition(), msg.offset())
-
-        for i, r in enumerate(rows):
-            value = rowgen.encode_json(rnd, r)
-            while True:
-                try:
-                    p.produce(topic, value=value, partition=i % nparts,
-                              on_delivery=lambda err, msg, i=i: on_delivery(err, msg, i))
-                    break
-                except BufferError:
-                    p.poll(0.1)
-            p.poll(0)
-        assert p.flush(60) == 0, "records of %s still undelivered" % topic
-        errs = [e for e, _p, _o in reports.values() if e is not None]
-        assert len(reports) == n and not errs, "delivery to %s failed: %s" % (topic, errs[:3])
-        db.execute("CREATE TABLE %s (%s)" % (table, rowgen.SQLITE_DDL))
-        db.executemany("INSERT INTO %s VALUES (%s)" % (table, ",".join("?" * 13)),
-                       [rowgen.sqlite_values(r, reports[i][1], reports[i][2]) for i, r in enumerate(rows)])
+        positions = sqltest.produce_values(producer(broker.bootstrap, linger_ms=20), topic,
+                                           [(i % nparts, rowgen.encode_json(rnd, r)) for i, r in enumerate(rows)])
+        rowgen.load_sqlite(db, table, rows, positions)
     return {"weir": weir, "bootstrap": broker.bootstrap, "ev": ev, "ev2": ev2, "db": db,
             "tmp": tmp_path_factory.mktemp("sql-oracle")}
 

@@ -17,7 +17,6 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 
@@ -50,11 +49,9 @@ def data(broker, tmp_path_factory):
         # about a second apart, up to a minute out of order, unique to the millisecond
         ts = i * 1000 + rnd.randrange(60) * 1000 + i % 1000
         rows.append((i, "k%d" % rnd.randrange(6), vs[i], ts))
-    p = producer(broker.bootstrap, linger_ms=20)
-    for i, (id_, k, v, ts) in enumerate(rows):
-        p.produce(topic, value=json.dumps({"id": id_, "k": k, "v": v, "ts": ts_text(ts)}), partition=i % PARTITIONS)
-        p.poll(0)
-    assert p.flush(60) == 0, "records still undelivered"
+    sqltest.produce_values(producer(broker.bootstrap, linger_ms=20), topic,
+                           [(i % PARTITIONS, json.dumps({"id": id_, "k": k, "v": v, "ts": ts_text(ts)}))
+                            for i, (id_, k, v, ts) in enumerate(rows)])
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (id INTEGER, k TEXT, v INTEGER, ts INTEGER)")
     db.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
@@ -211,45 +208,14 @@ def test_rank_and_over_match_sqlite(broker, data, name):
 
 # ------------------------------------------------------------------ savepoint
 
-def stop(run, sig=signal.SIGTERM, timeout=60):
-    if run.alive():
-        run.proc.send_signal(sig)
-    try:
-        run.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        pytest.fail("weir sql did not stop within %ss\nstderr:\n%s" % (timeout, run.stderr()[-4000:]), pytrace=False)
-    for t in run._threads:
-        t.join(10)
-    sqltest.check_sanitizers("weir sql", run.stderr())
-    return run.proc.returncode
+stop = sqltest.stop
 
 
 def complete_checkpoint_offsets(chk):
     """Per source, its offsets summed over the partitions in the newest complete checkpoint
-    under chk/<job>/chk-N/_metadata (its Kafka positions: version, u16 topic length, topic,
-    i32 partition, i64 next offset, big-endian); [] when there is none."""
-    best, total = -1, []
-    for job in os.listdir(chk) if os.path.isdir(chk) else []:
-        d = os.path.join(chk, job)
-        if job == "savepoints" or not os.path.isdir(d):
-            continue
-        for c in os.listdir(d):
-            meta = os.path.join(d, c, "_metadata")
-            if not c.startswith("chk-") or not os.path.exists(meta) or int(c[4:]) <= best:
-                continue
-            with open(meta) as f:
-                m = json.load(f)
-            sums = []
-            for src in m["sources"]:
-                n = 0
-                for sp in src["splits"]:
-                    b = bytes.fromhex(sp["position"])
-                    tl = int.from_bytes(b[1:3], "big")
-                    n += int.from_bytes(b[7 + tl:15 + tl], "big")
-                sums.append(n)
-            best, total = int(c[4:]), sums
-    return total
+    under chk/<job>/chk-N/_metadata; [] when there is none."""
+    done = sqltest.complete_checkpoints(chk)
+    return [sum(offs.values()) for offs in sqltest.checkpoint_sources(done[-1][1])] if done else []
 
 
 def test_topn_and_over_resume_from_a_savepoint(broker, tmp_path):
@@ -273,11 +239,9 @@ def test_topn_and_over_resume_from_a_savepoint(broker, tmp_path):
     half1, half2 = rows[:300], rows[300:]
 
     def produce(part_rows):
-        p = producer(broker.bootstrap, linger_ms=5)
-        for i, (id_, k, v, ts) in part_rows:
-            p.produce(src, value=json.dumps({"id": id_, "k": k, "v": v, "ts": ts_text(ts)}), partition=i % PARTITIONS)
-            p.poll(0)
-        assert p.flush(60) == 0
+        sqltest.produce_values(producer(broker.bootstrap, linger_ms=5), src,
+                               [(i % PARTITIONS, json.dumps({"id": id_, "k": k, "v": v, "ts": ts_text(ts)}))
+                                for i, (id_, k, v, ts) in part_rows])
 
     produce(list(enumerate(half1)))
     chk = str(tmp_path / "chk")

@@ -88,16 +88,22 @@ static inline void golden_show_diff(const char *file, const char *want, size_t w
     fprintf(stderr, "  (WEIR_GOLDEN_UPDATE=1 rewrites the .out files)\n");
 }
 
-/* Runs every .sql of dir through render and compares (or rewrites) its .out. With
- * e_names_errors, files named e*.sql must fail and the others succeed. Sets *nfiles and
- * returns how many files rendered an error. */
-static inline int golden_run(const char *dir, golden_render_fn render, bool e_names_errors, int *nfiles) {
-    int n = 0;
+/* Runs every .sql of dir whose name starts with one of prefixes (every one when
+ * nprefixes is 0) through render and compares (or rewrites) its .out. With
+ * e_names_errors, files named e*.sql must fail and the others succeed. Sets *nfiles to
+ * the files run and returns how many of them rendered an error. */
+static inline int golden_run_prefixes(const char *dir, const char *const *prefixes, int nprefixes,
+                                      golden_render_fn render, bool e_names_errors, int *nfiles) {
+    int n = 0, ran = 0;
     char **names = golden_list(dir, &n);
     const char *upd = getenv("WEIR_GOLDEN_UPDATE");
     bool update = upd && strcmp(upd, "1") == 0;
     int errors = 0;
     for (int k = 0; k < n; k++) {
+        bool mine = nprefixes == 0;
+        for (int p = 0; p < nprefixes && !mine; p++) mine = strncmp(names[k], prefixes[p], strlen(prefixes[p])) == 0;
+        if (!mine) continue;
+        ran++;
         char path[512], out_path[512];
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         snprintf(out_path, sizeof out_path, "%.*s.out", (int)(strlen(path) - 4), path);
@@ -137,8 +143,13 @@ static inline int golden_run(const char *dir, golden_render_fn render, bool e_na
         free(src);
     }
     golden_free_names(names, n);
-    *nfiles = n;
+    *nfiles = ran;
     return errors;
+}
+
+/* golden_run_prefixes over every .sql of dir. */
+static inline int golden_run(const char *dir, golden_render_fn render, bool e_names_errors, int *nfiles) {
+    return golden_run_prefixes(dir, NULL, 0, render, e_names_errors, nfiles);
 }
 
 /* A seeded random edit of src: `edits` times, delete, replace or insert one character

@@ -38,18 +38,28 @@ static int weir_test_failed_checks;
 
 typedef struct { const char *name; void (*fn)(void); } weir_test_case;
 
+/* Runs the n cases, names each that failed, prints "file: N passed, N failed"; returns the
+ * exit status. For a main() that sets up before (or cleans up after) its cases. */
+static inline int weir_test_run(const char *file, const weir_test_case *cases, size_t n) {
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int before = weir_test_failed_checks;
+        cases[i].fn();
+        if (weir_test_failed_checks == before) {
+            passed++;
+        } else {
+            failed++;
+            fprintf(stderr, "FAIL %s\n", cases[i].name);
+        }
+    }
+    printf("%s: %d passed, %d failed\n", file, passed, failed);
+    return failed ? 1 : 0;
+}
+
 #define TEST_MAIN(...) \
     int main(void) { \
         weir_test_case cases_[] = {__VA_ARGS__}; \
-        int passed_ = 0, failed_ = 0; \
-        for (size_t i_ = 0; i_ < sizeof cases_ / sizeof cases_[0]; i_++) { \
-            int before_ = weir_test_failed_checks; \
-            cases_[i_].fn(); \
-            if (weir_test_failed_checks == before_) { passed_++; } \
-            else { failed_++; fprintf(stderr, "FAIL %s\n", cases_[i_].name); } \
-        } \
-        printf("%s: %d passed, %d failed\n", __FILE__, passed_, failed_); \
-        return failed_ ? 1 : 0; \
+        return weir_test_run(__FILE__, cases_, sizeof cases_ / sizeof cases_[0]); \
     }
 #define T(fn) {#fn, fn}
 

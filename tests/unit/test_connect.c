@@ -1139,6 +1139,23 @@ static int64_t pos_offset(const weir_buf *pos) {
     return v;
 }
 
+/* The table of a DDL whose one %s is the test broker's bootstrap servers. */
+static weir_sql_table *broker_table(weir_arena *a, const char *ddl_fmt) {
+    char ddl[600];
+    snprintf(ddl, sizeof ddl, ddl_fmt, broker.bootstrap);
+    return table_of(a, ddl);
+}
+
+/* Opens c's source over ctx's table (the tests' topics have two partitions: two splits)
+ * and one reader of both splits. */
+static void open_source_reader(const weir_sql_connector *c, const weir_sql_conn_ctx *ctx, void **src, void **r) {
+    weir_err err;
+    int nsplits = 0, splits[2] = {0, 1};
+    CHECK(c->source->open(ctx, src, &nsplits, &err) == WEIR_OK);
+    CHECK_EQ_INT(nsplits, 2);
+    CHECK(c->source->open_reader(*src, 0, splits, 2, r, &err) == WEIR_OK);
+}
+
 #define POS_DDL                                                                                                        \
     "CREATE TABLE pt (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 'pos_t', 'format' = 'json', "                  \
     "'properties.bootstrap.servers' = '%s', 'scan.startup.mode' = 'earliest-offset', "                                 \
@@ -1159,20 +1176,16 @@ TEST(kafka_position_and_seek) {
     }
     CHECK(produce("pos_t", 0, NULL, vals0, 10) == WEIR_OK);
     CHECK(produce("pos_t", 1, NULL, vals1, 10) == WEIR_OK);
-    char ddl[600];
-    snprintf(ddl, sizeof ddl, POS_DDL, broker.bootstrap);
     weir_arena a;
     weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, ddl);
+    weir_sql_table *t = broker_table(&a, POS_DDL);
     CHECK(t != NULL);
     const weir_sql_connector *c = &weir_connect_kafka;
     weir_sql_conn_ctx ctx = {.table = t, .nworkers = 1};
     weir_err err;
     void *src = NULL, *r = NULL;
     int nsplits = 0, splits[2] = {0, 1};
-    CHECK(c->source->open(&ctx, &src, &nsplits, &err) == WEIR_OK);
-    CHECK_EQ_INT(nsplits, 2);
-    CHECK(c->source->open_reader(src, 0, splits, 2, &r, &err) == WEIR_OK);
+    open_source_reader(c, &ctx, &src, &r);
     weir_sql_batch b;
     batch_of(&b, t);
     CHECK(read_rows(c, r, &b, 7, 3) == WEIR_OK);
@@ -1236,24 +1249,17 @@ TEST(upsert_kafka_source_kinds) {
     const char *keys[] = {"{\"k\":\"a\"}", "{\"k\":\"b\"}", "{\"k\":\"a\"}", "{\"k\":\"b\"}"};
     const char *vals[] = {"{\"n\":1,\"note\":\"x\"}", "{\"n\":2,\"note\":\"y\"}", "{\"n\":3,\"note\":\"z\"}", NULL};
     CHECK(produce("ups_t", 0, keys, vals, 4) == WEIR_OK);
-    char ddl[600];
-    snprintf(ddl, sizeof ddl, UPSERT_DDL, broker.bootstrap);
     weir_arena a;
     weir_arena_init(&a, 0);
-    weir_sql_table *t = table_of(&a, ddl);
+    weir_sql_table *t = broker_table(&a, UPSERT_DDL);
     CHECK(t != NULL);
     const weir_sql_connector *c = &weir_connect_upsert_kafka;
     CHECK(c->changelog(t, true) == WEIR_SQL_CHANGES_UPSERT);
     /* the query reads only n: the key is read all the same */
     bool needed[3] = {false, true, false};
     weir_sql_conn_ctx ctx = {.table = t, .needed = needed, .nworkers = 1};
-    weir_err err;
     void *src = NULL, *r = NULL;
-    int nsplits = 0;
-    CHECK(c->source->open(&ctx, &src, &nsplits, &err) == WEIR_OK);
-    CHECK_EQ_INT(nsplits, 2);
-    int splits[2] = {0, 1};
-    CHECK(c->source->open_reader(src, 0, splits, 2, &r, &err) == WEIR_OK);
+    open_source_reader(c, &ctx, &src, &r);
     weir_sql_batch b;
     batch_of(&b, t);
     CHECK_EQ_INT(read_rows(c, r, &b, 1000, 1000), WEIR_SQL_END);

@@ -68,6 +68,15 @@ static void finish(ajob *a) {
     free(a);
 }
 
+/* start, then waits for the job's end, which must return want (the job's error in *err);
+ * NULL when the start failed. */
+static ajob *run_to_end(const char *sql, int parallelism, int want, weir_err *err) {
+    ajob *a = start(sql, parallelism);
+    CHECK(a != NULL);
+    if (a) CHECK(weir_sql_job_wait(a->job, err) == want);
+    return a;
+}
+
 /* The analysis as a NUL-terminated string (caller frees). */
 static char *analyze(weir_sql_job *job) {
     weir_buf b;
@@ -186,11 +195,9 @@ TEST(bounded_job_rows_per_node) {
              "%sCREATE TABLE sink (id BIGINT, k2 INT) WITH ('connector' = 'blackhole');\n"
              "INSERT INTO sink SELECT id, k * 2 FROM gen WHERE id <= 300;\n",
              gen_table);
-    ajob *a = start(sql, 2);
-    CHECK(a != NULL);
-    if (!a) return;
     weir_err err;
-    CHECK(weir_sql_job_wait(a->job, &err) == WEIR_OK);
+    ajob *a = run_to_end(sql, 2, WEIR_OK, &err);
+    if (!a) return;
     char *text = analyze(a->job), buf[512];
     CHECK(strncmp(text, "== Physical Plan (analyzed) ==\nSink(table=[default_catalog.default_database.sink]", 80) == 0);
     CHECK_EQ_STR(figures_of(text, "Sink(", buf, sizeof buf), ":  rows=[300]");
@@ -219,11 +226,9 @@ static const char *window_sql =
     " GROUP BY k, window_start, window_end;\n";
 
 TEST(window_job_watermarks_and_state) {
-    ajob *a = start(window_sql, 2);
-    CHECK(a != NULL);
-    if (!a) return;
     weir_err err;
-    CHECK(weir_sql_job_wait(a->job, &err) == WEIR_OK);
+    ajob *a = run_to_end(window_sql, 2, WEIR_OK, &err);
+    if (!a) return;
     char *text = analyze(a->job), buf[512];
     /* 10 s of event time (ids are ms), 5 keys: 50 windows, every one fired at the end */
     const char *wa = figures_of(text, "WindowAggregate(", buf, sizeof buf);
@@ -302,11 +307,9 @@ TEST(join_job_two_inputs) {
         " 'fields.id.end' = '500');\n"
         "CREATE TABLE sink (id BIGINT, x INT, y INT) WITH ('connector' = 'blackhole');\n"
         "INSERT INTO sink SELECT a.id, a.x, b.y FROM a JOIN b ON a.id = b.id;\n";
-    ajob *a = start(sql, 2);
-    CHECK(a != NULL);
-    if (!a) return;
     weir_err err;
-    CHECK(weir_sql_job_wait(a->job, &err) == WEIR_OK);
+    ajob *a = run_to_end(sql, 2, WEIR_OK, &err);
+    if (!a) return;
     char *text = analyze(a->job), buf[512];
     /* ids 201..500 match: 300 rows */
     const char *j = figures_of(text, "Join(", buf, sizeof buf);
@@ -370,11 +373,9 @@ TEST(failed_job_says_why) {
              "%sCREATE TABLE sink (x BIGINT) WITH ('connector' = 'blackhole');\n"
              "INSERT INTO sink SELECT 10 / (id - 1) FROM gen;\n",
              gen_table);
-    ajob *a = start(sql, 1);
-    CHECK(a != NULL);
-    if (!a) return;
     weir_err err;
-    CHECK(weir_sql_job_wait(a->job, &err) == WEIR_ERROR);
+    ajob *a = run_to_end(sql, 1, WEIR_ERROR, &err);
+    if (!a) return;
     char *text = analyze(a->job);
     char *at = strstr(text, "\n== Runtime ==\nfailed: ");
     CHECK(at != NULL);
@@ -394,16 +395,5 @@ int main(void) {
         T(job_that_never_started),
         T(failed_job_says_why),
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
-    printf("tests/unit/test_sql_analyze.c: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
 }

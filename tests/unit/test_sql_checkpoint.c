@@ -18,6 +18,7 @@
 #include "base/base.h"
 #include "connect/connect.h"
 #include "sql/window_internal.h"
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- the rows ------------------------------------------------------------------------------- */
@@ -73,18 +74,11 @@ typedef struct ck_reader {
     int turn;
 } ck_reader;
 
-static int col_of(const weir_sql_table *t, const char *name) {
-    for (int c = 0; c < t->ncolumns; c++)
-        if (strcmp(t->columns[c].name, name) == 0) return c;
-    return -1;
-}
-
 static int ck_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err) {
     (void)err;
     ck_source *s = calloc(1, sizeof *s);
     s->table = ctx->table;
-    const char *v = weir_sql_table_option(ctx->table, "unbounded");
-    s->unbounded = v && strcmp(v, "true") == 0;
+    s->unbounded = sqltest_opt_true(ctx->table, "unbounded");
     for (int k = 0; k < NSPLITS; k++) s->start[k] = k;
     *source = s;
     *nsplits = NSPLITS;
@@ -110,7 +104,7 @@ static int ck_read(void *reader, weir_sql_batch *b, int max, int timeout_ms, wei
     (void)err;
     ck_reader *r = reader;
     const weir_sql_table *t = r->src->table;
-    int ck = col_of(t, "k"), cg = col_of(t, "g"), cts = col_of(t, "ts");
+    int ck = sqltest_col_of(t, "k"), cg = sqltest_col_of(t, "g"), cts = sqltest_col_of(t, "ts");
     int limit = max < 8 ? max : 8, n = 0, empty = 0, visible = atomic_load(&avail);
     while (n < limit && empty < r->nsplits) {
         int k = r->turn++ % r->nsplits;
@@ -161,11 +155,6 @@ static void ck_close(void *source) { free(source); }
 
 /* ---- the sink: collects "k|ws|c" lines ---------------------------------------------------------- */
 
-static int ck_sink_open(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err) {
-    (void)err;
-    *sink = (void *)ctx->table;
-    return WEIR_OK;
-}
 static int ck_open_writer(void *sink, int worker, void **writer, weir_err *err) {
     (void)worker;
     (void)err;
@@ -179,11 +168,7 @@ static int ck_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     weir_buf_init(&line);
     for (int r = 0; r < b->nrows; r++) {
         line.len = 0;
-        for (int c = 0; c < b->ncols; c++) {
-            if (c) weir_buf_append(&line, "|", 1);
-            if (weir_sql_batch_is_null(b, c, r)) weir_buf_append(&line, "NULL", 4);
-            else weir_sql_batch_format(&line, b, c, r);
-        }
+        sqltest_append_row(&line, b, r, "|");
         weir_buf_append(&line, "\n", 1);
         pthread_mutex_lock(&out_lock);
         weir_buf_append(&out, line.data, line.len);
@@ -193,17 +178,7 @@ static int ck_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     weir_buf_free(&line);
     return WEIR_OK;
 }
-static int ck_flush(void *writer, weir_err *err) {
-    (void)writer;
-    (void)err;
-    return WEIR_OK;
-}
 static void ck_close_writer(void *writer) { (void)writer; }
-static int ck_sink_close(void *sink, weir_err *err) {
-    (void)sink;
-    (void)err;
-    return WEIR_OK;
-}
 static weir_sql_changes ck_changelog(const weir_sql_table *t, bool as_source) {
     (void)t;
     return as_source ? WEIR_SQL_CHANGES_INSERT_ONLY : WEIR_SQL_CHANGES_ALL;
@@ -214,28 +189,18 @@ static const weir_sql_source_ops ck_source_ops = {
     .close_reader = ck_close_reader, .close = ck_close,
 };
 static const weir_sql_sink_ops ck_sink_ops = {
-    .open = ck_sink_open, .open_writer = ck_open_writer, .write = ck_write, .flush = ck_flush,
-    .close_writer = ck_close_writer, .close = ck_sink_close,
+    .open = sqltest_sink_open, .open_writer = ck_open_writer, .write = ck_write, .flush = sqltest_sink_flush,
+    .close_writer = ck_close_writer, .close = sqltest_sink_close,
 };
 static const weir_sql_connector ckptest = {
     .name = "ckptest", .source = &ck_source_ops, .sink = &ck_sink_ops, .changelog = ck_changelog};
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
+/* Runs sql without waiting for its jobs; a failure prints its message. */
+static int exec(weir_sql_session *s, const char *sql, weir_err *err) { return sqltest_exec_err(s, sql, false, err); }
+
 static char tmpdir[256];
-
-static weir_sql_session *new_session(int parallelism) {
-    weir_sql_session_opts o = {.out = stderr, .parallelism = parallelism};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
-    return s;
-}
-
-static int exec(weir_sql_session *s, const char *sql, weir_err *err) {
-    int rc = weir_sql_session_execute(s, sql, strlen(sql), err);
-    return rc;
-}
 
 static const char *ddl_fmt =
     "SET 'state.checkpoints.dir' = '%s/chk';"
@@ -555,7 +520,7 @@ TEST(datagen_position_and_seek) {
 TEST(restore_window_job_at_other_parallelism) {
     out_reset();
     atomic_store(&avail, 0);
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, true);
     weir_err err;
     int rc = exec(s, job_sql, &err);
@@ -625,7 +590,7 @@ TEST(restore_window_job_at_other_parallelism) {
     mkdir(junk, 0755);
 
     atomic_store(&avail, NROWS);
-    s = new_session(3);
+    s = sqltest_session(3, stderr);
     setup(s, false);
     rc = exec(s, job_sql, &err);
     if (rc != WEIR_OK) fprintf(stderr, "    job B: %s\n", err.msg);
@@ -656,7 +621,7 @@ TEST(restore_join_of_two_scans) {
     const char *join = "INSERT INTO dj SELECT a.k, a.ts, b.g FROM src a JOIN src b ON a.k = b.k AND a.ts = b.ts;";
     char ddl[2100];
     snprintf(ddl, sizeof ddl, sql, "true");
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     weir_err err;
     CHECK(exec(s, ddl, &err) == WEIR_OK);
     int rc = exec(s, join, &err);
@@ -674,7 +639,7 @@ TEST(restore_join_of_two_scans) {
     weir_sql_session_free(s);
     atomic_store(&avail, NROWS);
     snprintf(ddl, sizeof ddl, sql, "false");
-    s = new_session(3);
+    s = sqltest_session(3, stderr);
     CHECK(exec(s, ddl, &err) == WEIR_OK);
     rc = exec(s, join, &err);
     if (rc != WEIR_OK) fprintf(stderr, "    join B: %s\n", err.msg);
@@ -716,12 +681,11 @@ TEST(restore_join_of_two_scans) {
 TEST(incompatible_state_is_refused) {
     atomic_store(&avail, NROWS);
     out_reset();
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, false);
     weir_err err;
     int rc = exec(s, "INSERT INTO dst SELECT g, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), "
-                     "INTERVAL '1' SECOND)) GROUP BY g, window_start, window_end;",
-                  &err);
+                     "INTERVAL '1' SECOND)) GROUP BY g, window_start, window_end;", &err);
     CHECK(rc == WEIR_ERROR);
     CHECK(weir_sql_session_state_refused(s));
     if (rc == WEIR_ERROR) {
@@ -732,16 +696,14 @@ TEST(incompatible_state_is_refused) {
     }
     /* a filter below the aggregation: the same operator id, the state is restored */
     rc = exec(s, "INSERT INTO dst SELECT k, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), "
-                 "INTERVAL '1' SECOND)) WHERE k <> 'zzz' GROUP BY k, window_start, window_end;",
-              &err);
+                 "INTERVAL '1' SECOND)) WHERE k <> 'zzz' GROUP BY k, window_start, window_end;", &err);
     if (rc != WEIR_OK) fprintf(stderr, "    filter edit: %s\n", err.msg);
     CHECK(rc == WEIR_OK);
     CHECK(!weir_sql_session_state_refused(s));
     CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
     rc = exec(s, "SET 'weir.state.allow-reset' = 'true';"
                  "INSERT INTO dst SELECT g, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), "
-                 "INTERVAL '1' SECOND)) GROUP BY g, window_start, window_end;",
-              &err);
+                 "INTERVAL '1' SECOND)) GROUP BY g, window_start, window_end;", &err);
     if (rc != WEIR_OK) fprintf(stderr, "    reset: %s\n", err.msg);
     CHECK(rc == WEIR_OK);
     CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
@@ -773,7 +735,7 @@ TEST(corrupt_state_file_fails_the_restore) {
     fseek(f, 12, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, false);
     weir_err err;
     CHECK(exec(s, job_sql, &err) == WEIR_OK); /* the workers restore: the job fails */
@@ -858,14 +820,13 @@ TEST(stateful_ids_survive_harmless_edits) {
 /* 'state.memory.limit': a tiny cap fails the job naming the operator and the limit. */
 TEST(memory_cap_fails_the_job) {
     atomic_store(&avail, NROWS);
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     weir_err err;
     int rc = exec(s, "SET 'state.memory.limit' = '1 kb';"
                      "CREATE TABLE src (k STRING, g STRING, ts TIMESTAMP(3)) WITH ('connector' = 'ckptest', "
                      "'unbounded' = 'true');"
                      "CREATE TABLE dst (k STRING, c BIGINT) WITH ('connector' = 'ckptest');"
-                     "INSERT INTO dst SELECT k, COUNT(*) FROM src GROUP BY k;",
-                  &err);
+                     "INSERT INTO dst SELECT k, COUNT(*) FROM src GROUP BY k;", &err);
     if (rc != WEIR_OK) fprintf(stderr, "    memory job: %s\n", err.msg);
     CHECK(rc == WEIR_OK);
     rc = weir_sql_session_wait(s, &err); /* an unbounded source: only the cap ends it */
@@ -892,18 +853,8 @@ int main(void) {
         T(stateful_ids_survive_harmless_edits),
         T(memory_cap_fails_the_job),
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
+    int rc = weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
     weir_sql_remove_tree(tmpdir);
     weir_buf_free(&out);
-    printf("tests/unit/test_sql_checkpoint.c: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return rc;
 }

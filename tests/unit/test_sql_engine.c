@@ -15,6 +15,7 @@
 #include "base/base.h"
 #include "sql/sql.h"
 #include "golden.h"
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- what the connectors saw ------------------------------------------------------------ */
@@ -81,23 +82,17 @@ typedef struct mem_reader {
     int64_t produced;
 } mem_reader;
 
-static int64_t opt_int(const weir_sql_table *t, const char *key, int64_t def) {
-    const char *v = weir_sql_table_option(t, key);
-    return v ? atoll(v) : def;
-}
-
 static int mem_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err) {
     (void)err;
     mem_source *s = calloc(1, sizeof *s);
     s->table = ctx->table;
     s->job = ctx->job;
-    s->nrows = opt_int(ctx->table, "rows", 10);
-    s->nsplits = (int)opt_int(ctx->table, "splits", 4);
-    s->batch = (int)opt_int(ctx->table, "batch", 7);
-    s->fail_after = opt_int(ctx->table, "fail-after", -1);
-    s->skip_every = opt_int(ctx->table, "skip-every", 0);
-    const char *u = weir_sql_table_option(ctx->table, "unbounded");
-    s->unbounded = u && strcmp(u, "true") == 0;
+    s->nrows = sqltest_opt_int(ctx->table, "rows", 10);
+    s->nsplits = (int)sqltest_opt_int(ctx->table, "splits", 4);
+    s->batch = (int)sqltest_opt_int(ctx->table, "batch", 7);
+    s->fail_after = sqltest_opt_int(ctx->table, "fail-after", -1);
+    s->skip_every = sqltest_opt_int(ctx->table, "skip-every", 0);
+    s->unbounded = sqltest_opt_true(ctx->table, "unbounded");
     for (int c = 0; c < ctx->table->ncolumns && c < 16; c++) s->needed[c] = ctx->needed[c];
     pthread_mutex_lock(&rec_lock);
     for (int c = 0; c < ctx->table->ncolumns && c < 16; c++) needed_seen[c] = ctx->needed[c];
@@ -125,31 +120,6 @@ static int mem_open_reader(void *source, int worker, const int *splits, int n, v
     return WEIR_OK;
 }
 
-static void mem_fill(mem_source *s, weir_sql_batch *out, int64_t id) {
-    int row = weir_sql_batch_add_row(out);
-    char text[32];
-    for (int c = 0; c < out->ncols && c < 16; c++) {
-        if (!s->needed[c]) continue;
-        const weir_sql_ltype *t = &out->cols[c].type;
-        switch (t->kind) {
-        case WEIR_SQL_TYPE_STRING:
-        case WEIR_SQL_TYPE_VARCHAR:
-            snprintf(text, sizeof text, "n%lld", (long long)id);
-            weir_sql_batch_set_str(out, c, row, text, strlen(text));
-            break;
-        case WEIR_SQL_TYPE_DECIMAL: {
-            int64_t v = id;
-            for (int k = 0; k < t->scale; k++) v *= 10;
-            weir_sql_batch_set_i64(out, c, row, v);
-            break;
-        }
-        case WEIR_SQL_TYPE_DOUBLE: weir_sql_batch_set_f64(out, c, row, (double)id + 0.5); break;
-        case WEIR_SQL_TYPE_BOOLEAN: weir_sql_batch_set_i64(out, c, row, id % 2); break;
-        default: weir_sql_batch_set_i64(out, c, row, id);
-        }
-    }
-}
-
 static int mem_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, weir_err *err) {
     mem_reader *r = reader;
     mem_source *s = r->src;
@@ -169,7 +139,7 @@ static int mem_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, 
                 weir_sql_job_count_skipped(s->job, 1);
                 continue;
             }
-            mem_fill(s, out, id);
+            sqltest_add_id_row(out, s->needed, 16, id);
             n++;
         }
         if (split + r->next[k] * s->nsplits < s->nrows) more = true;
@@ -211,12 +181,6 @@ typedef struct mem_writer {
     int worker;
 } mem_writer;
 
-static int mem_sink_open(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err) {
-    (void)err;
-    *sink = (void *)ctx->table;
-    return WEIR_OK;
-}
-
 static int mem_open_writer(void *sink, int worker, void **writer, weir_err *err) {
     (void)sink;
     (void)err;
@@ -234,10 +198,7 @@ static int mem_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     weir_buf_init(&line);
     for (int r = 0; r < b->nrows; r++) {
         line.len = 0;
-        for (int c = 0; c < b->ncols; c++) {
-            if (c) weir_buf_append(&line, "|", 1);
-            weir_sql_batch_format(&line, b, c, r);
-        }
+        sqltest_append_row(&line, b, r, "|");
         weir_buf_append(&line, "", 1);
         pthread_mutex_lock(&rec_lock);
         if (nrows_written < MAX_ROWS) rows_written[nrows_written++] = strdup((const char *)line.data);
@@ -258,23 +219,20 @@ static void mem_close_writer(void *writer) {
     free(writer);
 }
 
-static int mem_sink_close(void *sink, weir_err *err) {
-    (void)sink;
-    (void)err;
-    return WEIR_OK;
-}
-
 static const weir_sql_source_ops mem_source_ops = {
     .open = mem_open, .open_reader = mem_open_reader, .read = mem_read, .commit = mem_commit,
     .close_reader = mem_close_reader, .close = mem_close,
 };
 static const weir_sql_sink_ops mem_sink_ops = {
-    .open = mem_sink_open, .open_writer = mem_open_writer, .write = mem_write, .flush = mem_flush,
-    .close_writer = mem_close_writer, .close = mem_sink_close,
+    .open = sqltest_sink_open, .open_writer = mem_open_writer, .write = mem_write, .flush = mem_flush,
+    .close_writer = mem_close_writer, .close = sqltest_sink_close,
 };
 static const weir_sql_connector memtest = {.name = "memtest", .source = &mem_source_ops, .sink = &mem_sink_ops};
 
 /* ---- helpers ------------------------------------------------------------------------------ */
+
+/* Runs sql without waiting for its jobs; a failure prints its message. */
+static int exec(weir_sql_session *s, const char *sql, weir_err *err) { return sqltest_exec_err(s, sql, false, err); }
 
 static weir_sql_session *new_session(int parallelism, FILE *out) {
     weir_sql_session_opts o = {.bootstrap_servers = "localhost:19092", .out = out, .parallelism = parallelism};
@@ -284,27 +242,12 @@ static weir_sql_session *new_session(int parallelism, FILE *out) {
     return s;
 }
 
-static int exec(weir_sql_session *s, const char *sql, weir_err *err) {
-    int rc = weir_sql_session_execute(s, sql, strlen(sql), err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (execute: %s)\n", err->msg);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* The rows written, sorted, one per line. */
 static char *written_sorted(void) {
     pthread_mutex_lock(&rec_lock);
-    qsort(rows_written, (size_t)nrows_written, sizeof *rows_written, cmp_str);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int k = 0; k < nrows_written; k++) {
-        weir_buf_append(&b, rows_written[k], strlen(rows_written[k]));
-        weir_buf_append(&b, "\n", 1);
-    }
-    weir_buf_append(&b, "", 1);
+    char *text = sqltest_sorted_lines(rows_written, nrows_written);
     pthread_mutex_unlock(&rec_lock);
-    return (char *)b.data;
+    return text;
 }
 
 static int count_events(const char *prefix) {
@@ -372,7 +315,7 @@ TEST(rows_spread_over_workers_exactly_once) {
         snprintf(line, sizeof line, "%d|n%d", k, k);
         ids[k] = strdup(line);
     }
-    qsort(ids, 1000, sizeof *ids, cmp_str);
+    qsort(ids, 1000, sizeof *ids, sqltest_cmp_str);
     for (int k = 0; k < 1000; k++) {
         weir_buf_append(&want, ids[k], strlen(ids[k]));
         weir_buf_append(&want, "\n", 1);
@@ -631,8 +574,7 @@ TEST(set_parallelism_default) {
     weir_err err;
     CHECK(exec(s, src_ddl("src", "'rows' = '60', 'splits' = '6'"), &err) == WEIR_OK);
     CHECK(exec(s, "CREATE TABLE out9 (id BIGINT) WITH ('connector' = 'memtest');", &err) == WEIR_OK);
-    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; SET 'parallelism.default' = '3'; SET 'pipeline.name' = 'p9';",
-               &err) == WEIR_OK);
+    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; SET 'parallelism.default' = '3'; SET 'pipeline.name' = 'p9';", &err) == WEIR_OK);
     CHECK(exec(s, "INSERT INTO out9 SELECT id FROM src;", &err) == WEIR_OK);
     CHECK_EQ_INT(reader_workers[0], 1);
     CHECK_EQ_INT(reader_workers[1], 1);
@@ -666,8 +608,7 @@ TEST(statement_set_one_job_two_sinks) {
                "EXECUTE STATEMENT SET BEGIN\n"
                "  INSERT INTO lo SELECT id, 'lo' FROM src WHERE id < 5;\n"
                "  INSERT INTO hi (id, tag) SELECT id, 'hi' FROM src WHERE id >= 17;\n"
-               "END;",
-               &err) == WEIR_OK);
+               "END;", &err) == WEIR_OK);
     CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
     char *got = written_sorted();
     CHECK_EQ_STR(got, "0|lo\n1|lo\n2|lo\n3|lo\n4|lo\nhi|17\nhi|18\nhi|19\n");
@@ -683,27 +624,9 @@ TEST(statement_set_one_job_two_sinks) {
 
 /* ---- golden runs ---------------------------------------------------------------------------- */
 
-static int render(const char *src, size_t len, weir_buf *out) {
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *f = open_memstream(&text, &tlen);
-    weir_sql_session_opts o = {.out = f, .parallelism = 1};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    int rc = weir_sql_session_new(&o, &s, &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_execute(s, src, len, &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_wait(s, &err);
-    weir_sql_session_free(s);
-    if (rc != WEIR_OK) fprintf(f, "error: %s\n", err.msg);
-    fclose(f);
-    weir_buf_append(out, text, tlen);
-    free(text);
-    return rc;
-}
-
 TEST(golden) {
     int n = 0;
-    int errors = golden_run("tests/sql/run", render, true, &n);
+    int errors = golden_run("tests/sql/run", sqltest_render_run, true, &n);
     CHECK(n >= 10);
     CHECK(errors >= 5);
 }
@@ -729,17 +652,7 @@ int main(void) {
         T(source_failure_message_is_kept), T(stop_ends_unbounded_job_cleanly), T(stop_ends_a_query),
         T(stats_count_skipped_rows), T(set_parallelism_default), T(statement_set_one_job_two_sinks), T(golden), T(durations),
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
+    int rc = weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
     reset_records();
-    printf("%s: %d passed, %d failed\n", __FILE__, passed, failed);
-    return failed ? 1 : 0;
+    return rc;
 }

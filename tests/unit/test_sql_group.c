@@ -15,6 +15,7 @@
 #include "sql/sql.h"
 #include "sql/window_internal.h"
 #include <unistd.h>
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- the rows the cltest source gives, and what its sink got -------------------------------- */
@@ -34,20 +35,13 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *out_rows[MAX_ROWS * 4];
 static int nout_rows;
 
-static const char *kind_name(int k) {
-    static const char *const names[] = {"+I", "-U", "+U", "-D"};
-    return names[k & 3];
-}
-
 /* A row as "op|col|col...". */
 static char *format_row(const weir_sql_batch *b, int r) {
     weir_buf line;
     weir_buf_init(&line);
-    weir_buf_append(&line, kind_name(b->row_kinds[r]), 2);
-    for (int c = 0; c < b->ncols; c++) {
-        weir_buf_append(&line, "|", 1);
-        weir_sql_batch_format(&line, b, c, r);
-    }
+    weir_buf_append(&line, sqltest_kind_name(b->row_kinds[r]), 2);
+    weir_buf_append(&line, "|", 1);
+    sqltest_append_row(&line, b, r, "|");
     weir_buf_append(&line, "", 1);
     return (char *)line.data;
 }
@@ -83,8 +77,7 @@ static int cl_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, we
     (void)err;
     cl_source *s = calloc(1, sizeof *s);
     s->table = ctx->table;
-    const char *v = weir_sql_table_option(ctx->table, "splits");
-    s->nsplits = v ? atoi(v) : 4;
+    s->nsplits = (int)sqltest_opt_int(ctx->table, "splits", 4);
     *source = s;
     *nsplits = s->nsplits;
     return WEIR_OK;
@@ -125,12 +118,6 @@ static int cl_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, w
 static void cl_close_reader(void *reader) { free(reader); }
 static void cl_close(void *source) { free(source); }
 
-static int cl_sink_open(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err) {
-    (void)err;
-    *sink = (void *)ctx->table;
-    return WEIR_OK;
-}
-
 static int cl_open_writer(void *sink, int worker, void **writer, weir_err *err) {
     (void)sink;
     (void)worker;
@@ -146,19 +133,7 @@ static int cl_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     return WEIR_OK;
 }
 
-static int cl_flush(void *writer, weir_err *err) {
-    (void)writer;
-    (void)err;
-    return WEIR_OK;
-}
-
 static void cl_close_writer(void *writer) { free(writer); }
-static int cl_sink_close(void *sink, weir_err *err) {
-    (void)sink;
-    (void)err;
-    return WEIR_OK;
-}
-
 /* Any changelog, unless 'append-only' = 'true' (a sink that takes only inserts). */
 static weir_sql_changes cl_changelog(const weir_sql_table *t, bool as_source) {
     (void)as_source;
@@ -170,8 +145,8 @@ static const weir_sql_source_ops cl_source_ops = {
     .open = cl_open, .open_reader = cl_open_reader, .read = cl_read, .close_reader = cl_close_reader, .close = cl_close,
 };
 static const weir_sql_sink_ops cl_sink_ops = {
-    .open = cl_sink_open, .open_writer = cl_open_writer, .write = cl_write, .flush = cl_flush,
-    .close_writer = cl_close_writer, .close = cl_sink_close,
+    .open = sqltest_sink_open, .open_writer = cl_open_writer, .write = cl_write, .flush = sqltest_sink_flush,
+    .close_writer = cl_close_writer, .close = sqltest_sink_close,
 };
 static const weir_sql_connector cltest = {
     .name = "cltest", .source = &cl_source_ops, .sink = &cl_sink_ops, .changelog = cl_changelog};
@@ -210,15 +185,6 @@ static int cap_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_er
 }
 static const weir_sql_op_vtab cap_vt = {.name = "capture", .push = cap_push};
 
-static weir_sql_plan *find_group_agg(weir_sql_plan *p) {
-    if (p->kind == WEIR_SQL_PLAN_GROUP_AGG) return p;
-    for (int i = 0; i < p->ninputs; i++) {
-        weir_sql_plan *g = find_group_agg(p->inputs[i]);
-        if (g) return g;
-    }
-    return NULL;
-}
-
 /* Plans `query` over cl and makes an operator instance of its (topmost) GROUP_AGG on worker
  * `worker` of job (NULL: no job). */
 static bool harness_init(harness *h, const char *query, int worker, weir_sql_job *job) {
@@ -227,24 +193,16 @@ static bool harness_init(harness *h, const char *query, int worker, weir_sql_job
     weir_buf src;
     weir_buf_init(&src);
     weir_buf_append(&src, CL_DDL, strlen(CL_DDL));
-    weir_buf_append(&src, query, strlen(query));
-    weir_sql_script *script = NULL;
+    weir_buf_append(&src, query, strlen(query) + 1);
     weir_err err;
-    bool ok = weir_sql_parse_script(&h->arena, (const char *)src.data, src.len, &script, &err) == WEIR_OK;
-    weir_buf_free(&src);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &h->arena);
     weir_sql_plan **roots = NULL;
     int nroots = 0;
-    for (int k = 0; ok && k < script->nstmts; k++) {
-        weir_sql_bstmt *bs = NULL;
-        ok = weir_sql_bind_stmt(&cat, script->stmts[k], &bs, &err) == WEIR_OK;
-        if (ok && bs->kind == WEIR_SQL_STMT_QUERY) ok = weir_sql_plan_build(&h->arena, bs, &roots, &nroots, &err) == WEIR_OK;
-    }
+    bool ok = sqltest_plan_last(&h->arena, (const char *)src.data, &roots, &nroots, &err) == WEIR_OK;
+    weir_buf_free(&src);
     if (!ok) fprintf(stderr, "  planning failed: %s\n", err.msg);
     CHECK(ok);
     if (!ok) return false;
-    h->agg = find_group_agg(roots[0]);
+    h->agg = (weir_sql_plan *)sqltest_find_kind(roots[0], WEIR_SQL_PLAN_GROUP_AGG);
     CHECK(h->agg != NULL);
     if (!h->agg) return false;
     h->worker.index = worker;
@@ -299,8 +257,8 @@ static void push(harness *h, const char *rows) {
         int v = 0;
         if (sscanf(r, " %3s %15s %d %15s", op, k, &v, s) != 4) continue;
         int row = weir_sql_batch_add_row(&h->in);
-        h->in.row_kinds[row] = strcmp(op, "+I") == 0 ? WEIR_SQL_ROW_INSERT : strcmp(op, "-U") == 0 ? WEIR_SQL_ROW_UPDATE_BEFORE
-                             : strcmp(op, "+U") == 0 ? WEIR_SQL_ROW_UPDATE_AFTER : WEIR_SQL_ROW_DELETE;
+        int kind = sqltest_kind_of(op);
+        h->in.row_kinds[row] = (uint8_t)(kind >= 0 ? kind : WEIR_SQL_ROW_DELETE);
         if (ck >= 0) weir_sql_batch_set_str(&h->in, ck, row, k, strlen(k));
         if (cv >= 0) weir_sql_batch_set_i64(&h->in, cv, row, v);
         if (cs >= 0) weir_sql_batch_set_str(&h->in, cs, row, s, strlen(s));
@@ -636,8 +594,6 @@ typedef struct agg_truth {
     int distinct;
 } agg_truth;
 
-static int cmp_strp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Applies the collected changelog (+I/+U insert or replace by key, the first column; -U/-D
  * delete) and returns the final rows, sorted, each ending in '\n'. */
 static char *applied_state(void) {
@@ -659,17 +615,10 @@ static char *applied_state(void) {
             rows[at] = rows[--n];
         }
     }
-    qsort(rows, (size_t)n, sizeof *rows, cmp_strp);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int j = 0; j < n; j++) {
-        weir_buf_append(&b, rows[j], strlen(rows[j]));
-        weir_buf_append(&b, "\n", 1);
-        free(rows[j]);
-    }
-    weir_buf_append(&b, "", 1);
+    char *text = sqltest_sorted_lines(rows, n);
+    for (int j = 0; j < n; j++) free(rows[j]);
     free(rows);
-    return (char *)b.data;
+    return text;
 }
 
 
@@ -736,47 +685,31 @@ TEST(job_over_changelog_matches_surviving_rows) {
                  truth[j].distinct);
         lines[j] = strdup(buf);
     }
-    qsort(lines, (size_t)ntruth, sizeof *lines, cmp_strp);
-    weir_buf want;
-    weir_buf_init(&want);
-    for (int j = 0; j < ntruth; j++) {
-        weir_buf_append(&want, lines[j], strlen(lines[j]));
-        weir_buf_append(&want, "\n", 1);
-        free(lines[j]);
-    }
-    weir_buf_append(&want, "", 1);
+    char *want = sqltest_sorted_lines(lines, ntruth);
+    for (int j = 0; j < ntruth; j++) free(lines[j]);
 
-    weir_sql_session_opts o = {.out = stderr, .parallelism = 2};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
-    const char *script =
-        "CREATE TABLE src (k STRING, v INT) WITH ('connector' = 'cltest', 'splits' = '4');"
-        "CREATE TABLE res (k STRING, n BIGINT, total INT, lo INT, hi INT, dv BIGINT) WITH ('connector' = 'cltest');"
-        "INSERT INTO res SELECT k, COUNT(*), SUM(v), MIN(v), MAX(v), COUNT(DISTINCT v) FROM src GROUP BY k;";
-    int rc = weir_sql_session_execute(s, script, strlen(script), &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_wait(s, &err);
-    if (rc != WEIR_OK) fprintf(stderr, "  job failed: %s\n", err.msg);
-    CHECK(rc == WEIR_OK);
+    weir_sql_session *s = sqltest_session(2, stderr);
+    CHECK(sqltest_exec_wait(s, "CREATE TABLE src (k STRING, v INT) WITH ('connector' = 'cltest', 'splits' = '4');"
+                               "CREATE TABLE res (k STRING, n BIGINT, total INT, lo INT, hi INT, dv BIGINT) WITH ('connector' = 'cltest');"
+                               "INSERT INTO res SELECT k, COUNT(*), SUM(v), MIN(v), MAX(v), COUNT(DISTINCT v) FROM src GROUP BY k;") ==
+          WEIR_OK);
     weir_sql_session_free(s);
     char *got = applied_state();
-    if (strcmp(got, (const char *)want.data) != 0) fprintf(stderr, "  got:\n%s  want:\n%s", got, (const char *)want.data);
-    CHECK_EQ_STR(got, (const char *)want.data);
+    if (strcmp(got, want) != 0) fprintf(stderr, "  got:\n%s  want:\n%s", got, want);
+    CHECK_EQ_STR(got, want);
     bool retracted = false; /* the changelog really carried updates */
     for (int i = 0; i < nout_rows && !retracted; i++) retracted = out_rows[i][0] == '-';
     CHECK(retracted);
     free(got);
-    weir_buf_free(&want);
+    free(want);
     clear_out();
 }
 
 /* The planner's refusal of an updating query into an append-only table names the cause and
  * the way out. */
 TEST(updating_query_into_append_only_table_is_refused) {
-    weir_sql_session_opts o = {.out = stderr, .parallelism = 1};
-    weir_sql_session *s = NULL;
+    weir_sql_session *s = sqltest_session(1, stderr);
     weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
     const char *script = "CREATE TABLE src (k STRING, v INT) WITH ('connector' = 'cltest');\n"
                          "CREATE TABLE out (k STRING, n BIGINT) WITH ('connector' = 'cltest', 'append-only' = 'true');\n"
                          "INSERT INTO out SELECT k, COUNT(*) FROM src GROUP BY k;";

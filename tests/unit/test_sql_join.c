@@ -16,6 +16,7 @@
 #include "sql/join_internal.h"
 #include "sql/sql.h"
 #include "golden.h"
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- connectors: plan-only test-source / test-sink, and memtest ------------------------ */
@@ -63,13 +64,10 @@ typedef struct mem_reader {
 static int mem_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err) {
     (void)err;
     mem_source *s = calloc(1, sizeof *s);
-    const char *v = weir_sql_table_option(ctx->table, "rows");
     s->table = ctx->table;
-    s->nrows = v ? atoll(v) : 10;
-    v = weir_sql_table_option(ctx->table, "splits");
-    s->nsplits = v ? atoi(v) : 4;
-    v = weir_sql_table_option(ctx->table, "batch");
-    s->batch = v ? atoi(v) : 7;
+    s->nrows = sqltest_opt_int(ctx->table, "rows", 10);
+    s->nsplits = (int)sqltest_opt_int(ctx->table, "splits", 4);
+    s->batch = (int)sqltest_opt_int(ctx->table, "batch", 7);
     for (int c = 0; c < ctx->table->ncolumns && c < 32; c++) s->needed[c] = ctx->needed[c];
     *source = s;
     *nsplits = s->nsplits;
@@ -99,24 +97,7 @@ static int mem_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, 
             int64_t id = r->splits[k] + r->next[k] * s->nsplits;
             if (id >= s->nrows) break;
             r->next[k]++;
-            int row = weir_sql_batch_add_row(out);
-            for (int c = 0; c < out->ncols && c < 32; c++) {
-                if (!s->needed[c]) continue;
-                const weir_sql_ltype *t = &out->cols[c].type;
-                char text[32];
-                if (t->kind == WEIR_SQL_TYPE_VARCHAR || t->kind == WEIR_SQL_TYPE_STRING) {
-                    snprintf(text, sizeof text, "n%lld", (long long)id);
-                    weir_sql_batch_set_str(out, c, row, text, strlen(text));
-                } else if (t->kind == WEIR_SQL_TYPE_DOUBLE) {
-                    weir_sql_batch_set_f64(out, c, row, (double)id + 0.5);
-                } else if (t->kind == WEIR_SQL_TYPE_BOOLEAN) {
-                    weir_sql_batch_set_i64(out, c, row, id % 2);
-                } else {
-                    int64_t v = id;
-                    for (int d = 0; t->kind == WEIR_SQL_TYPE_DECIMAL && d < t->scale; d++) v *= 10;
-                    weir_sql_batch_set_i64(out, c, row, v);
-                }
-            }
+            sqltest_add_id_row(out, s->needed, 32, id);
             n++;
         }
         if (r->splits[k] + r->next[k] * s->nsplits < s->nrows) more = true;
@@ -133,114 +114,13 @@ static const weir_sql_connector memtest = {.name = "memtest", .source = &mem_sou
 
 /* ---- goldens ------------------------------------------------------------------------------- */
 
-static bool plannable(weir_sql_stmt_kind k) {
-    return k == WEIR_SQL_STMT_INSERT || k == WEIR_SQL_STMT_QUERY || k == WEIR_SQL_STMT_STATEMENT_SET ||
-           k == WEIR_SQL_STMT_EXPLAIN;
-}
-
 /* As test_sql_plan.c renders its goldens: each plan's EXPLAIN, or "error: " and the message. */
-static int render_explain(const char *src, size_t len, weir_buf *out) {
-    weir_arena arena;
-    weir_arena_init(&arena, 0);
-    weir_sql_script *script = NULL;
-    weir_err err;
-    weir_buf text;
-    weir_buf_init(&text);
-    int rc = weir_sql_parse_script(&arena, src, len, &script, &err);
-    if (rc == WEIR_OK) {
-        weir_sql_catalog cat;
-        weir_sql_catalog_init(&cat, &arena);
-        int planned = 0;
-        for (int k = 0; k < script->nstmts && rc == WEIR_OK; k++) {
-            weir_sql_bstmt *bs = NULL;
-            if ((rc = weir_sql_bind_stmt(&cat, script->stmts[k], &bs, &err)) != WEIR_OK) break;
-            if (!plannable(bs->kind)) continue;
-            weir_sql_plan **roots = NULL;
-            int nroots = 0;
-            if ((rc = weir_sql_plan_build(&arena, bs, &roots, &nroots, &err)) != WEIR_OK) break;
-            if (planned++) weir_buf_append(&text, "\n", 1);
-            weir_sql_plan_explain(&text, roots, nroots);
-        }
-    }
-    if (rc == WEIR_OK) weir_buf_append(out, text.data, text.len);
-    else {
-        weir_buf_append(out, "error: ", 7);
-        weir_buf_append(out, err.msg, strlen(err.msg));
-        weir_buf_append(out, "\n", 1);
-    }
-    weir_buf_free(&text);
-    weir_arena_free(&arena);
-    return rc;
-}
-
-/* As test_sql_engine.c renders its goldens: a session at parallelism 1. */
-static int render_run(const char *src, size_t len, weir_buf *out) {
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *f = open_memstream(&text, &tlen);
-    weir_sql_session_opts o = {.out = f, .parallelism = 1};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    int rc = weir_sql_session_new(&o, &s, &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_execute(s, src, len, &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_wait(s, &err);
-    weir_sql_session_free(s);
-    if (rc != WEIR_OK) fprintf(f, "error: %s\n", err.msg);
-    fclose(f);
-    weir_buf_append(out, text, tlen);
-    free(text);
-    return rc;
-}
-
-/* golden_run over the files of dir whose names start with one of prefixes. */
-static int golden_subset(const char *dir, const char *const *prefixes, int nprefixes, golden_render_fn render, int *nfiles) {
-    int n = 0, errors = 0;
-    char **names = golden_list(dir, &n);
-    bool update = getenv("WEIR_GOLDEN_UPDATE") != NULL;
-    *nfiles = 0;
-    for (int k = 0; k < n; k++) {
-        bool mine = false;
-        for (int p = 0; p < nprefixes && !mine; p++) mine = strncmp(names[k], prefixes[p], strlen(prefixes[p])) == 0;
-        if (!mine) continue;
-        (*nfiles)++;
-        char path[512], outp[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        snprintf(outp, sizeof outp, "%.*s.out", (int)(strlen(path) - 4), path);
-        size_t len = 0, wlen = 0;
-        char *src = golden_read_file(path, &len);
-        CHECK(src != NULL);
-        if (!src) continue;
-        weir_buf got;
-        weir_buf_init(&got);
-        int rc = render(src, len, &got);
-        if (rc != WEIR_OK) errors++;
-        bool want_error = names[k][0] == 'e';
-        if ((rc != WEIR_OK) != want_error) fprintf(stderr, "  %s: expected %s\n", path, want_error ? "an error" : "success");
-        CHECK((rc != WEIR_OK) == want_error);
-        if (update) {
-            FILE *f = fopen(outp, "w");
-            if (f) {
-                fwrite(got.data, 1, got.len, f);
-                fclose(f);
-            }
-        } else {
-            char *want = golden_read_file(outp, &wlen);
-            bool same = want && wlen == got.len && memcmp(want, got.data, wlen) == 0;
-            if (!same) golden_show_diff(outp, want ? want : "", want ? wlen : 0, (const char *)got.data, got.len);
-            CHECK(same);
-            free(want);
-        }
-        weir_buf_free(&got);
-        free(src);
-    }
-    golden_free_names(names, n);
-    return errors;
-}
+static int render_explain(const char *src, size_t len, weir_buf *out) { return sqltest_render_explain(src, len, out, NULL); }
 
 TEST(explain_goldens) {
     static const char *const prefixes[] = {"j", "e01_join", "e02_comma_join"};
     int n = 0;
-    int errors = golden_subset("tests/sql/explain", prefixes, 3, render_explain, &n);
+    int errors = golden_run_prefixes("tests/sql/explain", prefixes, 3, render_explain, true, &n);
     CHECK(n >= 5);
     CHECK(errors >= 2);
 }
@@ -292,16 +172,9 @@ TEST(join_goldens_survive_mutations) {
 /* Plans the last statement of sql; the error message, or "" when it planned. */
 static const char *plan_error(weir_arena *arena, const char *sql) {
     weir_err err;
-    weir_sql_script *script = NULL;
-    if (weir_sql_parse_script(arena, sql, strlen(sql), &script, &err) != WEIR_OK) return "parse error";
-    weir_sql_catalog *cat = weir_arena_alloc(arena, sizeof *cat);
-    weir_sql_catalog_init(cat, arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    if (weir_sql_bind_script(cat, script, &stmts, &n, &err) != WEIR_OK) return "bind error";
     weir_sql_plan **roots = NULL;
     int nroots = 0;
-    if (weir_sql_plan_build(arena, stmts[n - 1], &roots, &nroots, &err) == WEIR_OK) return "";
+    if (sqltest_plan_last(arena, sql, &roots, &nroots, &err) == WEIR_OK) return "";
     return weir_arena_strndup(arena, err.msg, strlen(err.msg));
 }
 
@@ -328,7 +201,7 @@ TEST(interval_join_refuses_a_changelog) {
 TEST(run_goldens) {
     static const char *const prefixes[] = {"j", "ej"};
     int n = 0;
-    golden_subset("tests/sql/run", prefixes, 2, render_run, &n);
+    golden_run_prefixes("tests/sql/run", prefixes, 2, sqltest_render_run, true, &n);
     CHECK(n >= 2);
 }
 
@@ -355,11 +228,6 @@ static const weir_sql_plan *find_join(const weir_sql_plan *p) {
     return NULL;
 }
 
-static const char *kind_name(int k) {
-    static const char *const names[] = {"+I", "-U", "+U", "-D"};
-    return k >= 0 && k < 4 ? names[k] : "??";
-}
-
 static harness *capture_of(weir_sql_op *op) { return (harness *)((char *)op - offsetof(harness, cap)); }
 
 static int cap_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_err *err) {
@@ -367,11 +235,9 @@ static int cap_push(weir_sql_op *op, int input, const weir_sql_batch *b, weir_er
     (void)err;
     harness *h = capture_of(op);
     for (int r = 0; r < b->nrows; r++) {
-        weir_buf_append(&h->seen, kind_name(b->row_kinds[r]), 2);
-        for (int c = 0; c < b->ncols; c++) {
-            weir_buf_append(&h->seen, c ? "," : " ", 1);
-            weir_sql_batch_format(&h->seen, b, c, r);
-        }
+        weir_buf_append(&h->seen, sqltest_kind_name(b->row_kinds[r]), 2);
+        weir_buf_append(&h->seen, " ", 1);
+        sqltest_append_row(&h->seen, b, r, ",");
         weir_buf_append(&h->seen, "\n", 1);
     }
     return WEIR_OK;
@@ -402,17 +268,9 @@ static harness *harness_new(const char *sql, const char *ttl) {
     weir_arena_init(&h->arena, 0);
     weir_buf_init(&h->seen);
     weir_err err;
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&h->arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_catalog *cat = weir_arena_alloc(&h->arena, sizeof *cat);
-    weir_sql_catalog_init(cat, &h->arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    if (weir_sql_bind_script(cat, script, &stmts, &n, &err) != WEIR_OK) fprintf(stderr, "  bind: %s\n", err.msg);
     weir_sql_plan **roots = NULL;
     int nroots = 0;
-    if (weir_sql_plan_build(&h->arena, stmts[n - 1], &roots, &nroots, &err) != WEIR_OK)
-        fprintf(stderr, "  plan: %s\n", err.msg);
+    if (sqltest_plan_last(&h->arena, sql, &roots, &nroots, &err) != WEIR_OK) fprintf(stderr, "  plan: %s\n", err.msg);
     h->join = roots ? find_join(roots[0]) : NULL;
     if (!h->join) {
         fprintf(stderr, "  no join in the plan of: %s\n", sql);
@@ -455,8 +313,8 @@ static void push(harness *h, int s, const char *rows) {
     const char *p = rows;
     while (*p) {
         int row = weir_sql_batch_add_row(&b);
-        for (int k = 0; k < 4; k++)
-            if (strncmp(p, kind_name(k), 2) == 0) b.row_kinds[row] = (uint8_t)k;
+        int kind = sqltest_kind_of(p);
+        if (kind >= 0) b.row_kinds[row] = (uint8_t)kind;
         p += 3;
         for (int c = 0; c < in->ncols && *p && *p != '\n'; c++) {
             const char *end = p;
@@ -710,16 +568,5 @@ int main(void) {
         T(full_join_pads_both_sides), T(residual_condition_decides_matches), T(ttl_expires_idle_keys),
         T(snapshot_restore_regular_join), T(interval_join_pads_at_the_watermark), T(snapshot_restore_interval_join),
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
-    printf("tests/unit/test_sql_join.c: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
 }

@@ -14,6 +14,7 @@
 #include "base/base.h"
 #include "sql/sql.h"
 #include "golden.h"
+#include "sqltest.h"
 #include "test.h"
 
 #define GOLDEN_DIR "tests/sql/explain"
@@ -166,55 +167,21 @@ static bool plan_ok(const weir_sql_plan *p, bool compile, weir_buf *why) {
 
 static bool check_plans; /* the golden run checks shapes and compiles the programs */
 
-static bool plannable(weir_sql_stmt_kind k) {
-    return k == WEIR_SQL_STMT_INSERT || k == WEIR_SQL_STMT_QUERY || k == WEIR_SQL_STMT_STATEMENT_SET ||
-           k == WEIR_SQL_STMT_EXPLAIN;
+/* With check_plans, every root must be a sink over a well-formed plan whose programs compile. */
+static void check_roots(weir_sql_plan **roots, int nroots, int stmt) {
+    for (int r = 0; r < nroots && check_plans; r++) {
+        weir_buf why;
+        weir_buf_init(&why);
+        bool ok = roots[r]->kind == WEIR_SQL_PLAN_SINK && plan_ok(roots[r], true, &why);
+        if (!ok) fprintf(stderr, "  plan of statement %d is malformed: %.*s\n", stmt, (int)why.len, (const char *)why.data);
+        CHECK(ok);
+        weir_buf_free(&why);
+    }
 }
 
 /* Parses, binds and plans src statement by statement; prints each plan's EXPLAIN text (a
  * blank line between them), or only "error: " and the first message. */
-static int render(const char *src, size_t len, weir_buf *out) {
-    weir_arena arena;
-    weir_arena_init(&arena, 0);
-    weir_sql_script *script = NULL;
-    weir_err err;
-    weir_buf text;
-    weir_buf_init(&text);
-    int rc = weir_sql_parse_script(&arena, src, len, &script, &err);
-    if (rc == WEIR_OK) {
-        weir_sql_catalog cat;
-        weir_sql_catalog_init(&cat, &arena);
-        int planned = 0;
-        for (int k = 0; k < script->nstmts && rc == WEIR_OK; k++) {
-            weir_sql_bstmt *bs = NULL;
-            if ((rc = weir_sql_bind_stmt(&cat, script->stmts[k], &bs, &err)) != WEIR_OK) break;
-            if (!plannable(bs->kind)) continue;
-            weir_sql_plan **roots = NULL;
-            int nroots = 0;
-            if ((rc = weir_sql_plan_build(&arena, bs, &roots, &nroots, &err)) != WEIR_OK) break;
-            if (planned++) weir_buf_append(&text, "\n", 1);
-            weir_sql_plan_explain(&text, roots, nroots);
-            for (int r = 0; r < nroots && check_plans; r++) {
-                weir_buf why;
-                weir_buf_init(&why);
-                bool ok = roots[r]->kind == WEIR_SQL_PLAN_SINK && plan_ok(roots[r], true, &why);
-                if (!ok) fprintf(stderr, "  plan of statement %d is malformed: %.*s\n", k + 1, (int)why.len, (const char *)why.data);
-                CHECK(ok);
-                weir_buf_free(&why);
-            }
-        }
-    }
-    if (rc == WEIR_OK) {
-        weir_buf_append(out, text.data, text.len);
-    } else {
-        weir_buf_append(out, "error: ", 7);
-        weir_buf_append(out, err.msg, strlen(err.msg));
-        weir_buf_append(out, "\n", 1);
-    }
-    weir_buf_free(&text);
-    weir_arena_free(&arena);
-    return rc;
-}
+static int render(const char *src, size_t len, weir_buf *out) { return sqltest_render_explain(src, len, out, check_roots); }
 
 TEST(golden) {
     check_plans = true;
@@ -242,25 +209,8 @@ TEST(prefixes_and_mutations) {
 
 /* Plans the last statement of sql (the ones before it only change the catalog). */
 static weir_sql_plan **plan_sql(weir_arena *arena, const char *sql, int *nroots, weir_err *err) {
-    weir_sql_script *script = NULL;
-    if (weir_sql_parse_script(arena, sql, strlen(sql), &script, err) != WEIR_OK) return NULL;
-    weir_sql_catalog *cat = weir_arena_alloc(arena, sizeof *cat);
-    weir_sql_catalog_init(cat, arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    if (weir_sql_bind_script(cat, script, &stmts, &n, err) != WEIR_OK || n == 0) return NULL;
     weir_sql_plan **roots = NULL;
-    if (weir_sql_plan_build(arena, stmts[n - 1], &roots, nroots, err) != WEIR_OK) return NULL;
-    return roots;
-}
-
-static const weir_sql_plan *find_kind(const weir_sql_plan *p, weir_sql_plan_kind kind) {
-    if (p->kind == kind) return p;
-    for (int i = 0; i < p->ninputs; i++) {
-        const weir_sql_plan *f = find_kind(p->inputs[i], kind);
-        if (f) return f;
-    }
-    return NULL;
+    return sqltest_plan_last(arena, sql, &roots, nroots, err) == WEIR_OK ? roots : NULL;
 }
 
 #define FIVE_COLUMNS                                                                                         \
@@ -276,7 +226,7 @@ TEST(scan_reads_only_needed_columns) {
     weir_sql_plan **roots = plan_sql(&arena, FIVE_COLUMNS "SELECT b, d FROM t WHERE d > 1.5", &n, &err);
     CHECK(roots != NULL);
     if (roots) {
-        const weir_sql_plan *scan = find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
+        const weir_sql_plan *scan = sqltest_find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
         CHECK(scan != NULL);
         if (scan) {
             bool want[7] = {false, true, false, true, false, false, false};
@@ -284,14 +234,14 @@ TEST(scan_reads_only_needed_columns) {
             CHECK_EQ_INT(scan->ncols, 7); /* a scan yields all the table's columns */
         }
         /* no computed column is read: no CALC computes them */
-        const weir_sql_plan *calc = find_kind(roots[0], WEIR_SQL_PLAN_CALC);
+        const weir_sql_plan *calc = sqltest_find_kind(roots[0], WEIR_SQL_PLAN_CALC);
         CHECK(calc && calc->inputs[0] == scan);
     }
     /* a computed column pulls in what it is computed from, and gets a CALC of its own */
     roots = plan_sql(&arena, FIVE_COLUMNS "SELECT b, f FROM t", &n, &err);
     CHECK(roots != NULL);
     if (roots) {
-        const weir_sql_plan *scan = find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
+        const weir_sql_plan *scan = sqltest_find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
         CHECK(scan != NULL);
         if (scan) {
             bool want[7] = {true, true, true, false, false, true, false};
@@ -313,7 +263,7 @@ TEST(scan_reads_only_needed_columns) {
                      &n, &err);
     CHECK(roots != NULL);
     if (roots) {
-        const weir_sql_plan *scan = find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
+        const weir_sql_plan *scan = sqltest_find_kind(roots[0], WEIR_SQL_PLAN_SCAN);
         CHECK(scan && scan->needed[0] && scan->needed[1] && !scan->needed[2]);
     }
     weir_arena_free(&arena);

@@ -16,6 +16,7 @@
 #include "base/base.h"
 #include "sql/engine_internal.h"
 #include "sql/sql.h"
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- the rows the source gives --------------------------------------------------------- */
@@ -58,18 +59,11 @@ typedef struct rdr {
     int splits[16], nsplits, pos[16], turn;
 } rdr;
 
-static int col_of(const weir_sql_table *t, const char *name) {
-    for (int c = 0; c < t->ncolumns; c++)
-        if (strcmp(t->columns[c].name, name) == 0) return c;
-    return -1;
-}
-
 static int src_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err) {
     (void)err;
     src *s = calloc(1, sizeof *s);
     s->table = ctx->table;
-    const char *v = weir_sql_table_option(ctx->table, "splits");
-    s->nsplits = v ? atoi(v) : 4;
+    s->nsplits = (int)sqltest_opt_int(ctx->table, "splits", 4);
     *source = s;
     *nsplits = s->nsplits;
     return WEIR_OK;
@@ -89,7 +83,7 @@ static int src_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, 
     (void)timeout_ms, (void)err;
     rdr *r = reader;
     const weir_sql_table *t = r->s->table;
-    int cid = col_of(t, "id"), ck = col_of(t, "k"), cv = col_of(t, "v"), cts = col_of(t, "ts");
+    int cid = sqltest_col_of(t, "id"), ck = sqltest_col_of(t, "k"), cv = sqltest_col_of(t, "v"), cts = sqltest_col_of(t, "ts");
     int n = 0, empty = 0, limit = max < 16 ? max : 16;
     while (n < limit && empty < r->nsplits) {
         int k = r->turn++ % r->nsplits;
@@ -116,39 +110,15 @@ static void src_close(void *source) { free(source); }
 
 /* ---- the sink: each row as "values|..." with its kind, integers and timestamps as numbers */
 
-static int snk_open(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err) {
-    (void)err;
-    *sink = (void *)ctx->table;
-    return WEIR_OK;
-}
-
 static int snk_open_writer(void *sink, int worker, void **writer, weir_err *err) {
     (void)sink, (void)worker, (void)err;
     *writer = calloc(1, 1);
     return WEIR_OK;
 }
 
-static char *format_row(const weir_sql_batch *b, int r) {
-    weir_buf line;
-    weir_buf_init(&line);
-    for (int c = 0; c < b->ncols; c++) {
-        char num[32];
-        if (c) weir_buf_append(&line, "|", 1);
-        const weir_sql_ltype *t = &b->cols[c].type;
-        if (weir_sql_batch_is_null(b, c, r)) weir_buf_append(&line, "NULL", 4);
-        else if (t->kind == WEIR_SQL_TYPE_STRING || t->kind == WEIR_SQL_TYPE_VARCHAR) weir_sql_batch_format(&line, b, c, r);
-        else {
-            snprintf(num, sizeof num, "%lld", (long long)weir_sql_batch_get_i64(b, c, r));
-            weir_buf_append(&line, num, strlen(num));
-        }
-    }
-    weir_buf_append(&line, "", 1);
-    return (char *)line.data;
-}
-
 static void collect(const weir_sql_batch *b) {
     for (int r = 0; r < b->nrows; r++) {
-        char *s = format_row(b, r);
+        char *s = sqltest_format_row(b, r);
         pthread_mutex_lock(&out_lock);
         if (nout < MAX_ROWS * 4) {
             out_kinds[nout] = b->row_kinds[r];
@@ -166,16 +136,7 @@ static int snk_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     return WEIR_OK;
 }
 
-static int snk_flush(void *writer, weir_err *err) {
-    (void)writer, (void)err;
-    return WEIR_OK;
-}
 static void snk_close_writer(void *writer) { free(writer); }
-static int snk_close(void *sink, weir_err *err) {
-    (void)sink, (void)err;
-    return WEIR_OK;
-}
-
 static weir_sql_changes rank_changelog(const weir_sql_table *t, bool as_source) {
     const char *m = weir_sql_table_option(t, "changelog");
     if (!as_source) return WEIR_SQL_CHANGES_ALL;
@@ -184,30 +145,12 @@ static weir_sql_changes rank_changelog(const weir_sql_table *t, bool as_source) 
 
 static const weir_sql_source_ops src_ops = {.open = src_open, .open_reader = src_open_reader, .read = src_read,
                                             .close_reader = src_close_reader, .close = src_close};
-static const weir_sql_sink_ops snk_ops = {.open = snk_open, .open_writer = snk_open_writer, .write = snk_write,
-                                          .flush = snk_flush, .close_writer = snk_close_writer, .close = snk_close};
+static const weir_sql_sink_ops snk_ops = {.open = sqltest_sink_open, .open_writer = snk_open_writer, .write = snk_write,
+                                          .flush = sqltest_sink_flush, .close_writer = snk_close_writer, .close = sqltest_sink_close};
 static const weir_sql_connector ranktest = {
     .name = "ranktest", .source = &src_ops, .sink = &snk_ops, .changelog = rank_changelog};
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
-
-static weir_sql_session *new_session(int parallelism) {
-    weir_sql_session_opts o = {.parallelism = parallelism};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
-    return s;
-}
-
-static int exec(weir_sql_session *s, const char *sql) {
-    weir_err err;
-    int rc = weir_sql_session_execute(s, sql, strlen(sql), &err);
-    if (rc == WEIR_OK) rc = weir_sql_session_wait(s, &err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (execute: %s)\n", err.msg);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The final state after applying the collected changelog (+I/+U add a row, -U/-D take an
  * equal row away), sorted, one row a line. */
@@ -229,17 +172,10 @@ static char *final_state(void) {
         }
         live[j] = live[--n];
     }
-    qsort(live, (size_t)n, sizeof *live, cmp_str);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int k = 0; k < n; k++) {
-        weir_buf_append(&b, live[k], strlen(live[k]));
-        weir_buf_append(&b, "\n", 1);
-    }
-    weir_buf_append(&b, "", 1);
+    char *text = sqltest_sorted_lines(live, n);
     free(live);
     pthread_mutex_unlock(&out_lock);
-    return (char *)b.data;
+    return text;
 }
 
 static bool any_kind(int kind) {
@@ -307,17 +243,10 @@ static char *oracle(const char *sql) {
     }
     sqlite3_finalize(q);
     sqlite3_close(db);
-    qsort(rows, (size_t)n, sizeof *rows, cmp_str);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int k = 0; k < n; k++) {
-        weir_buf_append(&b, rows[k], strlen(rows[k]));
-        weir_buf_append(&b, "\n", 1);
-        free(rows[k]);
-    }
-    weir_buf_append(&b, "", 1);
+    char *text = sqltest_sorted_lines(rows, n);
+    for (int k = 0; k < n; k++) free(rows[k]);
     free(rows);
-    return (char *)b.data;
+    return text;
 }
 
 /* Runs an INSERT INTO out (a ranktest sink with the given columns) of query at parallelism
@@ -325,13 +254,13 @@ static char *oracle(const char *sql) {
 static void check(const char *out_cols, const char *query, const char *oracle_sql) {
     reset();
     make_input(2003);
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, NULL);
     char ddl[512], ins[2048];
     snprintf(ddl, sizeof ddl, "CREATE TABLE out (%s) WITH ('connector' = 'ranktest');", out_cols);
     snprintf(ins, sizeof ins, "SET 'table.dml-sync' = 'true'; INSERT INTO out %s", query);
-    CHECK(exec(s, SOURCE_DDL) == WEIR_OK);
-    CHECK(exec(s, ddl) == WEIR_OK);
-    CHECK(exec(s, ins) == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, SOURCE_DDL) == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, ddl) == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, ins) == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK(st.late_rows == 0);
@@ -446,11 +375,11 @@ TEST(upsert_source_is_normalised) {
     add(0, 1, 11, WEIR_SQL_ROW_UPDATE_AFTER);   /* the same row again: nothing */
     add(0, 3, 0, WEIR_SQL_ROW_DELETE);          /* a delete of an unknown key: nothing */
     add(0, 2, 0, WEIR_SQL_ROW_DELETE);          /* a tombstone with only the key: -D of the full row */
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE u (id BIGINT, v BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'ranktest', "
-                  "'changelog' = 'upsert', 'splits' = '1');"
-                  "CREATE TABLE out (id BIGINT, v BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
-    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT id, v FROM u;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(1, NULL);
+    CHECK(sqltest_exec_wait(s, "CREATE TABLE u (id BIGINT, v BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'ranktest', "
+                               "'changelog' = 'upsert', 'splits' = '1');"
+                               "CREATE TABLE out (id BIGINT, v BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT id, v FROM u;") == WEIR_OK);
     weir_sql_session_free(s);
     static const char *const want[] = {"+I 1|10", "+I 2|20", "-U 1|10", "+U 1|11", "-D 2|20"};
     static const char *const kinds[] = {"+I", "-U", "+U", "-D"};
@@ -481,12 +410,12 @@ TEST(topn_over_a_changelog_matches_oracle) {
         live[id] = !del;
         vals[id] = v;
     }
-    weir_sql_session *s = new_session(2);
-    CHECK(exec(s, "CREATE TABLE u (id BIGINT, v BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'ranktest', "
-                  "'changelog' = 'upsert', 'splits' = '1');"
-                  "CREATE TABLE out (id BIGINT, v BIGINT, rn BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
-    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT * FROM (SELECT id, v, ROW_NUMBER() OVER "
-                  "(ORDER BY v DESC) AS rn FROM u) WHERE rn <= 5;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(2, NULL);
+    CHECK(sqltest_exec_wait(s, "CREATE TABLE u (id BIGINT, v BIGINT, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'ranktest', "
+                               "'changelog' = 'upsert', 'splits' = '1');"
+                               "CREATE TABLE out (id BIGINT, v BIGINT, rn BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT * FROM (SELECT id, v, ROW_NUMBER() OVER "
+                               "(ORDER BY v DESC) AS rn FROM u) WHERE rn <= 5;") == WEIR_OK);
     weir_sql_session_free(s);
     char *got = final_state();
     /* the oracle: the table's last state, ranked */
@@ -512,13 +441,13 @@ TEST(over_on_processing_time_counts_in_arrival_order) {
     reset();
     make_input(500);
     for (int i = 0; i < nin; i++) in_rows[i].split = 0;
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE p (id BIGINT, k STRING, v BIGINT, pt AS PROCTIME()) WITH ('connector' = 'ranktest', "
-                  "'splits' = '1');"
-                  "CREATE TABLE out (id BIGINT, n BIGINT, s BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
-    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT id, COUNT(*) OVER (PARTITION BY k ORDER BY pt "
-                  "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), SUM(v) OVER (PARTITION BY k ORDER BY pt ROWS "
-                  "BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM p;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(1, NULL);
+    CHECK(sqltest_exec_wait(s, "CREATE TABLE p (id BIGINT, k STRING, v BIGINT, pt AS PROCTIME()) WITH ('connector' = 'ranktest', "
+                               "'splits' = '1');"
+                               "CREATE TABLE out (id BIGINT, n BIGINT, s BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT id, COUNT(*) OVER (PARTITION BY k ORDER BY pt "
+                               "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), SUM(v) OVER (PARTITION BY k ORDER BY pt ROWS "
+                               "BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM p;") == WEIR_OK);
     weir_sql_session_free(s);
     char *got = final_state();
     char *want = oracle("SELECT id, COUNT(*) OVER (PARTITION BY k ORDER BY id), SUM(v) OVER (PARTITION BY k ORDER BY id) "
@@ -540,13 +469,13 @@ TEST(window_topn_counts_late_rows) {
     add(0, 99, 1000, WEIR_SQL_ROW_INSERT); /* the largest v, but at 1 s: [0 s, 10 s) fired long ago */
     strcpy(in_rows[nin - 1].k, "a");
     in_rows[nin - 1].ts_ms = 1000;
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE w (id BIGINT, k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' "
-                  "SECOND) WITH ('connector' = 'ranktest', 'splits' = '1');"
-                  "CREATE TABLE out (ws TIMESTAMP(3), id BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
-    CHECK(exec(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT window_start, id FROM (SELECT *, ROW_NUMBER() "
-                  "OVER (PARTITION BY window_start, window_end ORDER BY v DESC) AS rn FROM TABLE(TUMBLE(TABLE w, "
-                  "DESCRIPTOR(ts), INTERVAL '10' SECOND))) WHERE rn <= 1;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(1, NULL);
+    CHECK(sqltest_exec_wait(s, "CREATE TABLE w (id BIGINT, k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' "
+                               "SECOND) WITH ('connector' = 'ranktest', 'splits' = '1');"
+                               "CREATE TABLE out (ws TIMESTAMP(3), id BIGINT) WITH ('connector' = 'ranktest');") == WEIR_OK);
+    CHECK(sqltest_exec_wait(s, "SET 'table.dml-sync' = 'true'; INSERT INTO out SELECT window_start, id FROM (SELECT *, ROW_NUMBER() "
+                               "OVER (PARTITION BY window_start, window_end ORDER BY v DESC) AS rn FROM TABLE(TUMBLE(TABLE w, "
+                               "DESCRIPTOR(ts), INTERVAL '10' SECOND))) WHERE rn <= 1;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK(st.late_rows == 1);
@@ -574,13 +503,18 @@ static int col_finish(weir_sql_op *op, int input, weir_err *err) {
 }
 static const weir_sql_op_vtab collector = {.name = "collector", .push = col_push, .watermark = col_wm, .finish = col_finish};
 
-static const weir_sql_plan *find_kind(const weir_sql_plan *p, weir_sql_plan_kind kind) {
-    if (p->kind == kind) return p;
-    for (int k = 0; k < p->ninputs; k++) {
-        const weir_sql_plan *f = find_kind(p->inputs[k], kind);
-        if (f) return f;
-    }
-    return NULL;
+/* Plans the last statement of sql in arena; its first node of kind, or NULL (a failed
+ * CHECK, with the planner's message). */
+static const weir_sql_plan *plan_node(weir_arena *arena, const char *sql, weir_sql_plan_kind kind) {
+    weir_sql_plan **roots = NULL;
+    int nroots = 0;
+    weir_err err;
+    int rc = sqltest_plan_last(arena, sql, &roots, &nroots, &err);
+    if (rc != WEIR_OK) fprintf(stderr, "    (planning: %s)\n", err.msg);
+    CHECK(rc == WEIR_OK);
+    const weir_sql_plan *p = rc == WEIR_OK ? sqltest_find_kind(roots[0], kind) : NULL;
+    CHECK(p != NULL);
+    return p;
 }
 
 typedef struct instance {
@@ -686,21 +620,13 @@ static void check_snapshot(const char *query, weir_sql_plan_kind kind) {
     make_input(2003);
     weir_arena arena;
     weir_arena_init(&arena, 0);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_err err;
     char sql[1024];
     snprintf(sql, sizeof sql, "%s %s", SOURCE_DDL, query);
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_bstmt *bs = NULL;
-    CHECK(weir_sql_bind_stmt(&cat, script->stmts[0], &bs, &err) == WEIR_OK);
-    CHECK(weir_sql_bind_stmt(&cat, script->stmts[1], &bs, &err) == WEIR_OK);
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    CHECK(weir_sql_plan_build(&arena, bs, &roots, &nroots, &err) == WEIR_OK);
-    const weir_sql_plan *p = find_kind(roots[0], kind);
-    CHECK(p != NULL);
+    const weir_sql_plan *p = plan_node(&arena, sql, kind);
+    if (!p) {
+        weir_arena_free(&arena);
+        return;
+    }
     /* the operator's input must be t's columns as they are (the pre-CALC is the identity) */
     CHECK(p->inputs[0]->ncols == 4);
     weir_sql_job *job = weir_sql_job_new(NULL, NULL, NULL, NULL, NULL, NULL, 0);
@@ -740,27 +666,20 @@ TEST(state_ttl_expires_idle_keys) {
     for (int i = 0; i < nin; i++) snprintf(in_rows[i].k, sizeof in_rows[i].k, "k%d", i % 2);
     weir_arena arena;
     weir_arena_init(&arena, 0);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_err err;
     const char *sql = "CREATE TABLE p (id BIGINT, k STRING, v BIGINT, ts TIMESTAMP(3), pt AS PROCTIME()) WITH ('connector' = "
                       "'ranktest'); SELECT * FROM (SELECT id, k, v, pt, ROW_NUMBER() OVER (PARTITION BY k ORDER BY pt) AS rn "
                       "FROM p) WHERE rn = 1;";
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_bstmt *bs = NULL;
-    CHECK(weir_sql_bind_stmt(&cat, script->stmts[0], &bs, &err) == WEIR_OK);
-    CHECK(weir_sql_bind_stmt(&cat, script->stmts[1], &bs, &err) == WEIR_OK);
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    CHECK(weir_sql_plan_build(&arena, bs, &roots, &nroots, &err) == WEIR_OK);
-    const weir_sql_plan *p = find_kind(roots[0], WEIR_SQL_PLAN_RANK);
-    CHECK(p != NULL);
+    const weir_sql_plan *p = plan_node(&arena, sql, WEIR_SQL_PLAN_RANK);
+    if (!p) {
+        weir_arena_free(&arena);
+        return;
+    }
     const char *keys[] = {"table.exec.state.ttl"}, *vals[] = {"1 s"};
     weir_sql_job *job = weir_sql_job_new(NULL, NULL, NULL, NULL, keys, vals, 1);
     instance *in = calloc(1, sizeof *in);
     instance_init(in, p, job);
     const weir_sql_plan *src = p->inputs[0];
+    weir_err err;
     weir_sql_batch b;
     CHECK(weir_sql_batch_init(&b, src->cols, src->ncols, 64, &err) == WEIR_OK);
     int64_t now = weir_now_ms();
@@ -803,17 +722,7 @@ int main(void) {
         T(window_topn_counts_late_rows),
         T(snapshot_restore_continues_like_an_uninterrupted_run), T(state_ttl_expires_idle_keys),
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
+    int rc = weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
     reset();
-    printf("test_sql_rank: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return rc;
 }

@@ -11,22 +11,8 @@
 #include "base/base.h"
 #include "connect/connect.h"
 #include "sql/sql.h"
+#include "sqltest.h"
 #include "test.h"
-
-static weir_sql_session *new_session(int parallelism) {
-    weir_sql_session_opts o = {.out = stderr, .parallelism = parallelism};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
-    return s;
-}
-
-static int exec(weir_sql_session *s, const char *sql) {
-    weir_err err;
-    int rc = weir_sql_session_execute(s, sql, strlen(sql), &err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (execute: %s)\n", err.msg);
-    return rc;
-}
 
 /* The session's line for table (without its newline) into buf; false when absent. */
 static bool line_of(weir_sql_session *s, const char *table, char *buf, size_t cap) {
@@ -83,11 +69,11 @@ static const char *INSERT =
 static void setup(weir_sql_session *s, const char *rps, const char *extra) {
     char ddl[1024];
     snprintf(ddl, sizeof ddl, DDL, rps, extra);
-    CHECK(exec(s, ddl) == WEIR_OK);
+    CHECK(sqltest_exec(s, ddl) == WEIR_OK);
 }
 
 TEST(nothing_running_nothing_reported) {
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, "100", "");
     weir_buf b;
     weir_buf_init(&b);
@@ -100,9 +86,9 @@ TEST(nothing_running_nothing_reported) {
 }
 
 TEST(watermark_advances) {
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, "2000", "");
-    CHECK(exec(s, INSERT) == WEIR_OK);
+    CHECK(sqltest_exec(s, INSERT) == WEIR_OK);
     char line[512] = "", first[32], later[32] = "";
     CHECK(wait_for(s, "src", "(2 splits, 0 idle); window operator: ", line, sizeof line));
     wm_text(line, first, sizeof first);
@@ -136,10 +122,10 @@ TEST(watermark_advances) {
 }
 
 TEST(idle_splits_are_reported) {
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, "1", "");
-    CHECK(exec(s, "SET 'table.exec.source.idle-timeout' = '50 ms';") == WEIR_OK);
-    CHECK(exec(s, INSERT) == WEIR_OK);
+    CHECK(sqltest_exec(s, "SET 'table.exec.source.idle-timeout' = '50 ms';") == WEIR_OK);
+    CHECK(sqltest_exec(s, INSERT) == WEIR_OK);
     /* one row a second over two splits: both go idle between rows */
     char line[512] = "";
     CHECK(wait_for(s, "src", "watermark idle (2 splits, 2 idle)", line, sizeof line));
@@ -152,25 +138,25 @@ TEST(idle_splits_are_reported) {
 }
 
 TEST(ended_source_says_end_of_input) {
-    weir_sql_session *s = new_session(2);
+    weir_sql_session *s = sqltest_session(2, stderr);
     setup(s, "1000", "");
-    CHECK(exec(s, "CREATE TABLE fin (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
-                  "WITH ('connector' = 'datagen', 'number-of-rows' = '10');"
-                  "CREATE TABLE bh2 (n BIGINT) WITH ('connector' = 'blackhole');"
-                  "CREATE TABLE plain (k INT) WITH ('connector' = 'datagen', 'rows-per-second' = '10');"
-                  "CREATE TABLE bh3 (k INT) WITH ('connector' = 'blackhole');") == WEIR_OK);
+    CHECK(sqltest_exec(s, "CREATE TABLE fin (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+                          "WITH ('connector' = 'datagen', 'number-of-rows' = '10');"
+                          "CREATE TABLE bh2 (n BIGINT) WITH ('connector' = 'blackhole');"
+                          "CREATE TABLE plain (k INT) WITH ('connector' = 'datagen', 'rows-per-second' = '10');"
+                          "CREATE TABLE bh3 (k INT) WITH ('connector' = 'blackhole');") == WEIR_OK);
     /* one job: the bounded source ends while the unbounded one keeps it running */
-    CHECK(exec(s, "EXECUTE STATEMENT SET BEGIN "
-                  "INSERT INTO bh SELECT window_start, window_end, COUNT(*) FROM "
-                  "TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end; "
-                  "INSERT INTO bh2 SELECT COUNT(*) FROM "
-                  "TABLE(TUMBLE(TABLE fin, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end; "
-                  "END;") == WEIR_OK);
+    CHECK(sqltest_exec(s, "EXECUTE STATEMENT SET BEGIN "
+                          "INSERT INTO bh SELECT window_start, window_end, COUNT(*) FROM "
+                          "TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end; "
+                          "INSERT INTO bh2 SELECT COUNT(*) FROM "
+                          "TABLE(TUMBLE(TABLE fin, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end; "
+                          "END;") == WEIR_OK);
     char line[512] = "";
     CHECK(wait_for(s, "fin", "fin: watermark end of input (2 splits, 0 idle)", line, sizeof line));
     CHECK(wait_for(s, "src", "src: watermark 20", line, sizeof line));
     /* a job without a window operator does not generate watermarks; a table without one says so */
-    CHECK(exec(s, "INSERT INTO bh3 SELECT k FROM plain;") == WEIR_OK);
+    CHECK(sqltest_exec(s, "INSERT INTO bh3 SELECT k FROM plain;") == WEIR_OK);
     CHECK(wait_for(s, "plain", "plain: no WATERMARK", line, sizeof line));
     weir_sql_session_stop(s);
     weir_err err;
@@ -186,16 +172,5 @@ int main(void) {
         {"idle_splits_are_reported", idle_splits_are_reported},
         {"ended_source_says_end_of_input", ended_source_says_end_of_input},
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
-    printf("tests/unit/test_sql_watermarks.c: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
 }

@@ -17,6 +17,7 @@
 #include "base/base.h"
 #include "sql/sql.h"
 #include "sql/window_internal.h"
+#include "sqltest.h"
 #include "test.h"
 
 /* ---- the rows the source gives ------------------------------------------------------------ */
@@ -70,23 +71,14 @@ typedef struct win_reader {
     int turn;
 } win_reader;
 
-static int col_of(const weir_sql_table *t, const char *name) {
-    for (int c = 0; c < t->ncolumns; c++)
-        if (strcmp(t->columns[c].name, name) == 0) return c;
-    return -1;
-}
-
 static int win_open(const weir_sql_conn_ctx *ctx, void **source, int *nsplits, weir_err *err) {
     (void)err;
     win_source *s = calloc(1, sizeof *s);
     s->table = ctx->table;
     s->job = ctx->job;
-    const char *v = weir_sql_table_option(ctx->table, "splits");
-    s->nsplits = v ? atoi(v) : 4;
-    v = weir_sql_table_option(ctx->table, "batch");
-    s->batch = v ? atoi(v) : 16;
-    v = weir_sql_table_option(ctx->table, "unbounded");
-    s->unbounded = v && strcmp(v, "true") == 0;
+    s->nsplits = (int)sqltest_opt_int(ctx->table, "splits", 4);
+    s->batch = (int)sqltest_opt_int(ctx->table, "batch", 16);
+    s->unbounded = sqltest_opt_true(ctx->table, "unbounded");
     *source = s;
     *nsplits = s->nsplits;
     return WEIR_OK;
@@ -114,7 +106,7 @@ static int win_read(void *reader, weir_sql_batch *out, int max, int timeout_ms, 
     win_reader *r = reader;
     win_source *s = r->src;
     const weir_sql_table *t = s->table;
-    int ck = col_of(t, "k"), cv = col_of(t, "v"), cts = col_of(t, "ts");
+    int ck = sqltest_col_of(t, "k"), cv = sqltest_col_of(t, "v"), cts = sqltest_col_of(t, "ts");
     int limit = max < s->batch ? max : s->batch, n = 0, empty = 0;
     while (n < limit && empty < r->nsplits) { /* one row of each split in turn */
         int k = r->turn++ % r->nsplits;
@@ -151,12 +143,6 @@ typedef struct win_writer {
     int worker;
 } win_writer;
 
-static int win_sink_open(const weir_sql_conn_ctx *ctx, void **sink, weir_err *err) {
-    (void)err;
-    *sink = (void *)ctx->table;
-    return WEIR_OK;
-}
-
 static int win_open_writer(void *sink, int worker, void **writer, weir_err *err) {
     (void)sink;
     (void)err;
@@ -169,89 +155,41 @@ static int win_open_writer(void *sink, int worker, void **writer, weir_err *err)
 static int win_write(void *writer, const weir_sql_batch *b, weir_err *err) {
     (void)err;
     for (int r = 0; r < b->nrows; r++) {
-        weir_buf line;
-        weir_buf_init(&line);
-        for (int c = 0; c < b->ncols; c++) {
-            char num[32];
-            if (c) weir_buf_append(&line, "|", 1);
-            const weir_sql_ltype *t = &b->cols[c].type;
-            if (weir_sql_batch_is_null(b, c, r)) weir_buf_append(&line, "NULL", 4);
-            else if (t->kind == WEIR_SQL_TYPE_STRING || t->kind == WEIR_SQL_TYPE_VARCHAR) weir_sql_batch_format(&line, b, c, r);
-            else {
-                snprintf(num, sizeof num, "%lld", (long long)weir_sql_batch_get_i64(b, c, r));
-                weir_buf_append(&line, num, strlen(num));
-            }
-        }
-        weir_buf_append(&line, "", 1);
+        char *line = sqltest_format_row(b, r);
         pthread_mutex_lock(&out_lock);
         if (nout_rows < MAX_IN) {
             out_workers[nout_rows] = ((win_writer *)writer)->worker;
-            out_rows[nout_rows++] = strdup((const char *)line.data);
+            out_rows[nout_rows++] = line;
+            line = NULL;
         }
         pthread_mutex_unlock(&out_lock);
-        weir_buf_free(&line);
+        free(line);
     }
-    return WEIR_OK;
-}
-
-static int win_flush(void *writer, weir_err *err) {
-    (void)writer;
-    (void)err;
     return WEIR_OK;
 }
 
 static void win_close_writer(void *writer) { free(writer); }
 
-static int win_sink_close(void *sink, weir_err *err) {
-    (void)sink;
-    (void)err;
-    return WEIR_OK;
-}
-
 static const weir_sql_source_ops win_source_ops = {
     .open = win_open, .open_reader = win_open_reader, .read = win_read, .close_reader = win_close_reader, .close = win_close,
 };
 static const weir_sql_sink_ops win_sink_ops = {
-    .open = win_sink_open, .open_writer = win_open_writer, .write = win_write, .flush = win_flush,
-    .close_writer = win_close_writer, .close = win_sink_close,
+    .open = sqltest_sink_open, .open_writer = win_open_writer, .write = win_write, .flush = sqltest_sink_flush,
+    .close_writer = win_close_writer, .close = sqltest_sink_close,
 };
 static const weir_sql_connector wintest = {.name = "wintest", .source = &win_source_ops, .sink = &win_sink_ops};
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static weir_sql_session *new_session(int parallelism) {
-    weir_sql_session_opts o = {.out = stderr, .parallelism = parallelism};
-    weir_sql_session *s = NULL;
-    weir_err err;
-    CHECK(weir_sql_session_new(&o, &s, &err) == WEIR_OK);
-    return s;
-}
-
-static int exec(weir_sql_session *s, const char *sql) {
-    weir_err err;
-    int rc = weir_sql_session_execute(s, sql, strlen(sql), &err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (execute: %s)\n", err.msg);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The output rows, sorted, one per line. */
 static char *output_sorted(void) {
     pthread_mutex_lock(&out_lock);
     char **copy = malloc(sizeof *copy * (size_t)(nout_rows + 1));
     memcpy(copy, out_rows, sizeof *copy * (size_t)nout_rows);
-    qsort(copy, (size_t)nout_rows, sizeof *copy, cmp_str);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int k = 0; k < nout_rows; k++) {
-        weir_buf_append(&b, copy[k], strlen(copy[k]));
-        weir_buf_append(&b, "\n", 1);
-    }
-    weir_buf_append(&b, "", 1);
+    char *text = sqltest_sorted_lines(copy, nout_rows);
     pthread_mutex_unlock(&out_lock);
     free(copy);
-    return (char *)b.data;
+    return text;
 }
 
 static const char *SOURCE_DDL =
@@ -262,6 +200,22 @@ static const char *SOURCE_DDL =
     "SET 'table.dml-sync' = 'true';";
 
 #define BASE_MS 1704067200000LL /* 2024-01-01 00:00:00 UTC */
+
+/* Appends one input row (v not NULL) to split. */
+static void add_row(int split, const char *key, int64_t v, int64_t ts_ms) {
+    win_row *r = &in_rows[nin_rows++];
+    r->split = split;
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->v = v;
+    r->ts_ms = ts_ms;
+}
+
+/* The input of the late-row tests: one split, key "a", v = 0..4; the 3 s row comes after
+ * the 12 s one. */
+static void add_late_rows(void) {
+    const int64_t ts[] = {1000, 2000, 12000, 3000, 15000};
+    for (int i = 0; i < 5; i++) add_row(0, "a", i, BASE_MS + ts[i]);
+}
 
 /* N rows over 4 splits in about event-time order, each up to 2 s out of order (less than
  * the watermark's 5 s), 7 keys, every 13th value NULL. */
@@ -343,14 +297,14 @@ static char *oracle(const char *windows_sql, int mode) {
 static void check_against_oracle(const char *tvf, const char *windows_sql, int mode) {
     reset();
     make_input(3000, 42);
-    weir_sql_session *s = new_session(2);
-    CHECK(exec(s, SOURCE_DDL) == WEIR_OK);
+    weir_sql_session *s = sqltest_session(2, stderr);
+    CHECK(sqltest_exec(s, SOURCE_DDL) == WEIR_OK);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "INSERT INTO out9 SELECT k, window_start, window_end, COUNT(*), SUM(v), MIN(v), MAX(v), AVG(v), "
              "%s, COUNT(*) FILTER (WHERE v > 500) FROM TABLE(%s) GROUP BY k, window_start, window_end;",
              ninth_weir[mode], tvf);
-    CHECK(exec(s, sql) == WEIR_OK);
+    CHECK(sqltest_exec(s, sql) == WEIR_OK);
     weir_err err;
     CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
     weir_sql_job_stats st;
@@ -438,16 +392,16 @@ TEST(listagg_first_last_match_oracle) {
     reset();
     make_input(3000, 7);
     for (int i = 0; i < nin_rows; i++) in_rows[i].split = 0;
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "
-                  "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '16');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), l STRING, lf STRING, f BIGINT, la BIGINT, fb BIGINT) "
-                  "WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';") == WEIR_OK);
-    CHECK(exec(s, "INSERT INTO o SELECT k, window_start, LISTAGG(CAST(v AS STRING), ';'), "
-                  "LISTAGG(CAST(v AS STRING)) FILTER (WHERE v > 500), FIRST_VALUE(v), LAST_VALUE(v), "
-                  "FIRST_VALUE(v) FILTER (WHERE v > 900) "
-                  "FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;")
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) "
+                          "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '16');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), l STRING, lf STRING, f BIGINT, la BIGINT, fb BIGINT) "
+                          "WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';") == WEIR_OK);
+    CHECK(sqltest_exec(s, "INSERT INTO o SELECT k, window_start, LISTAGG(CAST(v AS STRING), ';'), "
+                          "LISTAGG(CAST(v AS STRING)) FILTER (WHERE v > 500), FIRST_VALUE(v), LAST_VALUE(v), "
+                          "FIRST_VALUE(v) FILTER (WHERE v > 900) "
+                          "FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;")
           == WEIR_OK);
     weir_err err;
     CHECK(weir_sql_session_wait(s, &err) == WEIR_OK);
@@ -512,19 +466,17 @@ TEST(listagg_first_last_match_oracle) {
 TEST(cascaded_windows) {
     reset();
     make_input(3000, 99);
-    weir_sql_session *s = new_session(2);
-    CHECK(exec(s, SOURCE_DDL) == WEIR_OK);
-    CHECK(exec(s, "CREATE TABLE o (ws TIMESTAMP(3), n BIGINT, parts BIGINT) WITH ('connector' = 'wintest');"
-                  "CREATE VIEW per_key AS SELECT k, window_time AS wt, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE ev, "
-                  "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end, window_time;"
-                  "INSERT INTO o SELECT window_start, SUM(n), COUNT(*) FROM TABLE(TUMBLE(TABLE per_key, DESCRIPTOR(wt), "
-                  "INTERVAL '5' SECOND)) GROUP BY window_start, window_end;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(2, stderr);
+    CHECK(sqltest_exec(s, SOURCE_DDL) == WEIR_OK);
+    CHECK(sqltest_exec(s, "CREATE TABLE o (ws TIMESTAMP(3), n BIGINT, parts BIGINT) WITH ('connector' = 'wintest');"
+                          "CREATE VIEW per_key AS SELECT k, window_time AS wt, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE ev, "
+                          "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end, window_time;"
+                          "INSERT INTO o SELECT window_start, SUM(n), COUNT(*) FROM TABLE(TUMBLE(TABLE per_key, DESCRIPTOR(wt), "
+                          "INTERVAL '5' SECOND)) GROUP BY window_start, window_end;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.late_rows, 0);
     /* the oracle: rows per 5 s window, and the (key, second) pairs in it */
-    weir_buf want;
-    weir_buf_init(&want);
     int64_t first = (BASE_MS / 5000) * 5000, last = first;
     for (int i = 0; i < nin_rows; i++)
         if (in_rows[i].ts_ms > last) last = in_rows[i].ts_ms;
@@ -545,19 +497,14 @@ TEST(cascaded_windows) {
         snprintf(line, sizeof line, "%lld|%d|%d", (long long)w * 1000, n, parts);
         lines[nlines++] = strdup(line);
     }
-    qsort(lines, (size_t)nlines, sizeof *lines, cmp_str);
-    for (int k = 0; k < nlines; k++) {
-        weir_buf_append(&want, lines[k], strlen(lines[k]));
-        weir_buf_append(&want, "\n", 1);
-        free(lines[k]);
-    }
+    char *want = sqltest_sorted_lines(lines, nlines);
+    for (int k = 0; k < nlines; k++) free(lines[k]);
     free(lines);
-    weir_buf_append(&want, "", 1);
     char *got = output_sorted();
     CHECK(nlines > 3);
-    CHECK_EQ_STR(got, (const char *)want.data);
+    CHECK_EQ_STR(got, want);
     free(got);
-    weir_buf_free(&want);
+    free(want);
     weir_sql_session_free(s);
 }
 
@@ -572,43 +519,36 @@ TEST(many_keys_and_key_table_compaction) {
         r->v = i;
         r->ts_ms = BASE_MS + i;
     }
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
-                  "WITH ('connector' = 'wintest', 'splits' = '4', 'batch' = '64');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, v BIGINT) WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';"
-                  "INSERT INTO o SELECT k, window_start, COUNT(*), MAX(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
-                  "INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+                          "WITH ('connector' = 'wintest', 'splits' = '4', 'batch' = '64');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, v BIGINT) WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';"
+                          "INSERT INTO o SELECT k, window_start, COUNT(*), MAX(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
+                          "INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.late_rows, 0);
     CHECK_EQ_INT(noutput(), 20000);
-    char **want = calloc(20000, sizeof *want);
+    char **lines = calloc(20000, sizeof *lines);
     for (int i = 0; i < 20000; i++) {
         char line[96];
         snprintf(line, sizeof line, "x%d|%lld|1|%d", i % 15000, (long long)(BASE_MS + i / 1000 * 1000) * 1000, i);
-        want[i] = strdup(line);
+        lines[i] = strdup(line);
     }
-    qsort(want, 20000, sizeof *want, cmp_str);
-    weir_buf w;
-    weir_buf_init(&w);
-    for (int i = 0; i < 20000; i++) {
-        weir_buf_append(&w, want[i], strlen(want[i]));
-        weir_buf_append(&w, "\n", 1);
-        free(want[i]);
-    }
-    free(want);
-    weir_buf_append(&w, "", 1);
+    char *want = sqltest_sorted_lines(lines, 20000);
+    for (int i = 0; i < 20000; i++) free(lines[i]);
+    free(lines);
     char *got = output_sorted();
-    if (strcmp(got, (const char *)w.data) != 0) { /* show where they part */
+    if (strcmp(got, want) != 0) { /* show where they part */
         size_t d = 0;
-        while (got[d] && got[d] == ((const char *)w.data)[d]) d++;
+        while (got[d] && got[d] == want[d]) d++;
         size_t from = d > 80 ? d - 80 : 0;
-        fprintf(stderr, "  got:\n%.200s\n  want:\n%.200s\n", got + from, (const char *)w.data + from);
+        fprintf(stderr, "  got:\n%.200s\n  want:\n%.200s\n", got + from, want + from);
     }
-    CHECK(strcmp(got, (const char *)w.data) == 0);
+    CHECK(strcmp(got, want) == 0);
     free(got);
-    weir_buf_free(&w);
+    free(want);
     weir_sql_session_free(s);
 }
 
@@ -616,21 +556,14 @@ TEST(many_keys_and_key_table_compaction) {
  * first window's end, so the 3 s row after it is late: counted, not aggregated. */
 TEST(late_row_is_counted_and_left_out) {
     reset();
-    const int64_t ts[] = {1000, 2000, 12000, 3000, 15000};
-    for (int i = 0; i < 5; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = 0;
-        snprintf(r->key, sizeof r->key, "a");
-        r->v = i;
-        r->ts_ms = BASE_MS + ts[i];
-    }
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
-                  "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '1');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';"
-                  "INSERT INTO o SELECT k, window_start, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
-                  "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    add_late_rows();
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+                          "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '1');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';"
+                          "INSERT INTO o SELECT k, window_start, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
+                          "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.rows_in, 5);
@@ -646,14 +579,8 @@ TEST(late_row_is_counted_and_left_out) {
  * out of the minimum and the windows that split 0's watermark passed fire. */
 static void run_idle(const char *timeout, bool expect_rows, int parallelism) {
     reset();
-    for (int i = 0; i < 30; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = 0;
-        snprintf(r->key, sizeof r->key, "k%d", i % 3);
-        r->v = i;
-        r->ts_ms = BASE_MS + i * 1000;
-    }
-    weir_sql_session *s = new_session(parallelism);
+    for (int i = 0; i < 30; i++) add_row(0, (const char *[]){"k0", "k1", "k2"}[i % 3], i, BASE_MS + i * 1000);
+    weir_sql_session *s = sqltest_session(parallelism, stderr);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "%s CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
@@ -662,7 +589,7 @@ static void run_idle(const char *timeout, bool expect_rows, int parallelism) {
              "INSERT INTO o SELECT k, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
              "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;",
              timeout);
-    CHECK(exec(s, sql) == WEIR_OK);
+    CHECK(sqltest_exec(s, sql) == WEIR_OK);
     int64_t deadline = weir_mono_ms() + 5000;
     weir_sql_job_stats st = {0};
     while (weir_mono_ms() < deadline) { /* every row read */
@@ -700,20 +627,14 @@ TEST(idle_split_on_the_same_worker) {
  * them. With a watermark per split they are not late (Flink's per-partition watermarks). */
 TEST(lagging_split_is_not_late) {
     reset();
-    for (int i = 0; i < 40; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = i < 20 ? 0 : 1;
-        snprintf(r->key, sizeof r->key, "a");
-        r->v = i;
-        r->ts_ms = BASE_MS + (i < 20 ? 20000 + i * 1000 : (i - 20) * 1000);
-    }
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
-                  "WITH ('connector' = 'wintest', 'splits' = '2', 'batch' = '4');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT) WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';"
-                  "INSERT INTO o SELECT k, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
-                  "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    for (int i = 0; i < 40; i++) add_row(i < 20 ? 0 : 1, "a", i, BASE_MS + (i < 20 ? 20000 + i * 1000 : (i - 20) * 1000));
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+                          "WITH ('connector' = 'wintest', 'splits' = '2', 'batch' = '4');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT) WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';"
+                          "INSERT INTO o SELECT k, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
+                          "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.late_rows, 0);
@@ -728,8 +649,8 @@ TEST(lagging_split_is_not_late) {
 TEST(runtime_error_fails_a_window_job) {
     reset();
     make_input(3000, 7);
-    weir_sql_session *s = new_session(2);
-    CHECK(exec(s, SOURCE_DDL) == WEIR_OK);
+    weir_sql_session *s = sqltest_session(2, stderr);
+    CHECK(sqltest_exec(s, SOURCE_DDL) == WEIR_OK);
     const char *sql = "INSERT INTO out9 SELECT k, window_start, window_end, COUNT(*), SUM(v / (v - v)), MIN(v), MAX(v), "
                       "AVG(v), COUNT(v), COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND)) "
                       "GROUP BY k, window_start, window_end;";
@@ -744,8 +665,8 @@ TEST(runtime_error_fails_a_window_job) {
 TEST(bad_idle_timeout_is_refused) {
     reset();
     make_input(10, 1);
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, SOURCE_DDL) == WEIR_OK);
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, SOURCE_DDL) == WEIR_OK);
     const char *sql = "SET 'table.exec.source.idle-timeout' = 'soon';"
                       "INSERT INTO out9 SELECT k, window_start, window_end, COUNT(*), SUM(v), MIN(v), MAX(v), AVG(v), "
                       "COUNT(DISTINCT v), COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND)) "
@@ -782,10 +703,7 @@ static int collect_push(weir_sql_op *op, int input, const weir_sql_batch *b, wei
     (void)input;
     (void)err;
     for (int r = 0; r < b->nrows; r++) {
-        for (int c = 0; c < b->ncols; c++) {
-            if (c) weir_buf_append(&collected, "|", 1);
-            weir_sql_batch_format(&collected, b, c, r);
-        }
+        sqltest_append_row(&collected, b, r, "|");
         weir_buf_append(&collected, "\n", 1);
     }
     return WEIR_OK;
@@ -918,16 +836,24 @@ static char *collected_sorted(void) {
     char *lines[20000];
     int n = 0;
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 20000; l = strtok_r(NULL, "\n", &save)) lines[n++] = l;
-    qsort(lines, (size_t)n, sizeof *lines, cmp_str);
-    weir_buf b;
-    weir_buf_init(&b);
-    for (int k = 0; k < n; k++) {
-        weir_buf_append(&b, lines[k], strlen(lines[k]));
-        weir_buf_append(&b, "\n", 1);
-    }
-    weir_buf_append(&b, "", 1);
+    char *sorted = sqltest_sorted_lines(lines, n);
     free(text);
-    return (char *)b.data;
+    return sorted;
+}
+
+/* Plans the last statement of sql (after its DDL) in arena; its WINDOW_AGG node, or NULL
+ * (a failed CHECK, with the planner's message) when planning fails or there is none. */
+static const weir_sql_plan *plan_window_agg(weir_arena *arena, const char *sql) {
+    weir_err err;
+    weir_sql_plan **roots = NULL;
+    int nroots = 0;
+    int rc = sqltest_plan_last(arena, sql, &roots, &nroots, &err);
+    if (rc != WEIR_OK) fprintf(stderr, "    (planning: %s)\n", err.msg);
+    CHECK(rc == WEIR_OK);
+    if (rc != WEIR_OK) return NULL;
+    const weir_sql_plan *agg = sqltest_find_kind(roots[0], WEIR_SQL_PLAN_WINDOW_AGG);
+    CHECK(agg != NULL);
+    return agg;
 }
 
 /* One window kind: the uninterrupted run, then runs cut by a snapshot after `cut` rows and
@@ -946,26 +872,11 @@ static void check_restore_aggs(const char *tvf, const char *listagg) {
              "FIRST_VALUE(v), LAST_VALUE(s), SUM(DISTINCT v) FROM TABLE(%s) GROUP BY k, window_start, window_end",
              listagg, tvf);
     weir_err err;
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    int rc = weir_sql_bind_script(&cat, script, &stmts, &n, &err);
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    if (rc == WEIR_OK) rc = weir_sql_plan_build(&arena, stmts[n - 1], &roots, &nroots, &err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (planning: %s)\n", err.msg);
-    CHECK(rc == WEIR_OK);
-    if (rc != WEIR_OK) {
+    const weir_sql_plan *agg = plan_window_agg(&arena, sql);
+    if (!agg) {
         weir_arena_free(&arena);
         return;
     }
-    const weir_sql_plan *agg = roots[0];
-    while (agg && agg->kind != WEIR_SQL_PLAN_WINDOW_AGG) agg = agg->ninputs ? agg->inputs[0] : NULL;
-    CHECK(agg != NULL);
-    if (!agg) return;
     /* the input this test builds: ts, k, v, s */
     const weir_sql_plan *in = agg->inputs[0];
     CHECK_EQ_INT(in->ncols, 4);
@@ -1037,24 +948,11 @@ TEST(corrupt_state_is_refused) {
                       "SELECT k, window_start, window_end, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '2' "
                       "SECOND)) GROUP BY k, window_start, window_end";
     weir_err err;
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    int rc = weir_sql_bind_script(&cat, script, &stmts, &n, &err);
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    if (rc == WEIR_OK) rc = weir_sql_plan_build(&arena, stmts[n - 1], &roots, &nroots, &err);
-    if (rc != WEIR_OK) fprintf(stderr, "    (planning: %s)\n", err.msg);
-    CHECK(rc == WEIR_OK);
-    if (rc != WEIR_OK) {
+    const weir_sql_plan *agg = plan_window_agg(&arena, sql);
+    if (!agg) {
         weir_arena_free(&arena);
         return;
     }
-    const weir_sql_plan *agg = roots[0];
-    while (agg && agg->kind != WEIR_SQL_PLAN_WINDOW_AGG) agg = agg->ninputs ? agg->inputs[0] : NULL;
     op_run *r = op_run_new(agg, 1);
     const uint8_t bad_version[] = {9, 'W'}, short_rec[] = {1, 'G', 0, 0}, key[] = {1, 1, 0, 0, 0, 'a'};
     CHECK(r->ops[0].vt->restore(&r->ops[0], NULL, 0, bad_version, sizeof bad_version, &err) == WEIR_ERROR);
@@ -1082,24 +980,11 @@ TEST(fired_session_keys_are_freed) {
                       "SELECT k, window_start, window_end, COUNT(*), SUM(v), MIN(v), MAX(s), AVG(v), COUNT(DISTINCT v), "
                       "LISTAGG(s), FIRST_VALUE(v), LAST_VALUE(s) FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), "
                       "INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end";
-    weir_err err;
-    weir_sql_script *script = NULL;
-    CHECK(weir_sql_parse_script(&arena, sql, strlen(sql), &script, &err) == WEIR_OK);
-    weir_sql_catalog cat;
-    weir_sql_catalog_init(&cat, &arena);
-    weir_sql_bstmt **stmts = NULL;
-    int n = 0;
-    weir_sql_plan **roots = NULL;
-    int nroots = 0;
-    int rc = weir_sql_bind_script(&cat, script, &stmts, &n, &err);
-    if (rc == WEIR_OK) rc = weir_sql_plan_build(&arena, stmts[n - 1], &roots, &nroots, &err);
-    CHECK(rc == WEIR_OK);
-    if (rc != WEIR_OK) {
+    const weir_sql_plan *agg = plan_window_agg(&arena, sql);
+    if (!agg) {
         weir_arena_free(&arena);
         return;
     }
-    const weir_sql_plan *agg = roots[0];
-    while (agg && agg->kind != WEIR_SQL_PLAN_WINDOW_AGG) agg = agg->ninputs ? agg->inputs[0] : NULL;
     op_run *r = op_run_new(agg, 1);
     int64_t max_ts = 0;
     op_run_feed(r, agg, 0, 3000, &max_ts);
@@ -1194,7 +1079,7 @@ static void dlq_close_writer(void *writer) { (void)writer; }
 
 static const weir_sql_sink_ops dlq_sink_ops = {
     .open = dlq_sink_open, .open_writer = dlq_open_writer, .write = dlq_sink_write, .flush = dlq_sink_flush,
-    .close_writer = dlq_close_writer, .close = win_sink_close,
+    .close_writer = dlq_close_writer, .close = sqltest_sink_close,
 };
 static const weir_sql_connector fake_kafka = {.name = "kafka", .sink = &dlq_sink_ops};
 
@@ -1204,23 +1089,16 @@ TEST(late_row_goes_to_the_dead_letter_topic) {
     reset();
     dlq_seen[0] = 0;
     weir_sql_register_connector(&fake_kafka);
-    const int64_t ts[] = {1000, 2000, 12000, 3000, 15000};
-    for (int i = 0; i < 5; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = 0;
-        snprintf(r->key, sizeof r->key, "a");
-        r->v = i;
-        r->ts_ms = BASE_MS + ts[i];
-    }
-    weir_sql_session *s = new_session(1);
-    CHECK(exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
-                  "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '1', 'topic' = 'events', "
-                  "'errors.dead-letter-topic' = 'late-events', 'properties.bootstrap.servers' = 'b:9092', "
-                  "'properties.group.id' = 'g');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';"
-                  "INSERT INTO o SELECT k, window_start, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
-                  "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    add_late_rows();
+    weir_sql_session *s = sqltest_session(1, stderr);
+    CHECK(sqltest_exec(s, "CREATE TABLE ev (k STRING, v BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+                          "WITH ('connector' = 'wintest', 'splits' = '1', 'batch' = '1', 'topic' = 'events', "
+                          "'errors.dead-letter-topic' = 'late-events', 'properties.bootstrap.servers' = 'b:9092', "
+                          "'properties.group.id' = 'g');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';"
+                          "INSERT INTO o SELECT k, window_start, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
+                          "INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.late_rows, 1);
@@ -1265,19 +1143,14 @@ static int64_t proc_total(int64_t size_us, int64_t lo_ms, int64_t hi_ms, bool *o
  * runs (no watermark, no end of input). */
 TEST(processing_time_windows_fire_on_the_clock) {
     reset();
-    for (int i = 0; i < 30; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = i % 2;
-        snprintf(r->key, sizeof r->key, "k%d", i % 3);
-        r->v = i;
-    }
-    weir_sql_session *s = new_session(2);
+    for (int i = 0; i < 30; i++) add_row(i % 2, (const char *[]){"k0", "k1", "k2"}[i % 3], i, 0);
+    weir_sql_session *s = sqltest_session(2, stderr);
     int64_t t0 = weir_now_ms();
-    CHECK(exec(s, "CREATE TABLE clk (k STRING, v BIGINT, pt AS PROCTIME()) "
-                  "WITH ('connector' = 'wintest', 'splits' = '2', 'unbounded' = 'true');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
-                  "INSERT INTO o SELECT k, window_start, window_end, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE clk, "
-                  "DESCRIPTOR(pt), INTERVAL '0.2' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    CHECK(sqltest_exec(s, "CREATE TABLE clk (k STRING, v BIGINT, pt AS PROCTIME()) "
+                          "WITH ('connector' = 'wintest', 'splits' = '2', 'unbounded' = 'true');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
+                          "INSERT INTO o SELECT k, window_start, window_end, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE clk, "
+                          "DESCRIPTOR(pt), INTERVAL '0.2' SECOND)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     int64_t deadline = weir_mono_ms() + 10000;
     bool ok = false;
     while (weir_mono_ms() < deadline && proc_total(200000, t0 - 200, weir_now_ms(), &ok) < 30) usleep(2000);
@@ -1298,19 +1171,14 @@ TEST(processing_time_windows_fire_on_the_clock) {
  * the clock would not have closed it), each key's rows counted once. */
 TEST(processing_time_windows_fire_at_the_end_of_input) {
     reset();
-    for (int i = 0; i < 30; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = i % 2;
-        snprintf(r->key, sizeof r->key, "k%d", i % 3);
-        r->v = i;
-    }
-    weir_sql_session *s = new_session(2);
+    for (int i = 0; i < 30; i++) add_row(i % 2, (const char *[]){"k0", "k1", "k2"}[i % 3], i, 0);
+    weir_sql_session *s = sqltest_session(2, stderr);
     int64_t t0 = weir_now_ms();
-    CHECK(exec(s, "CREATE TABLE clk (k STRING, v BIGINT, pt AS PROCTIME()) WITH ('connector' = 'wintest', 'splits' = '2');"
-                  "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
-                  "SET 'table.dml-sync' = 'true';"
-                  "INSERT INTO o SELECT k, window_start, window_end, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE clk, "
-                  "DESCRIPTOR(pt), INTERVAL '1' HOUR)) GROUP BY k, window_start, window_end;") == WEIR_OK);
+    CHECK(sqltest_exec(s, "CREATE TABLE clk (k STRING, v BIGINT, pt AS PROCTIME()) WITH ('connector' = 'wintest', 'splits' = '2');"
+                          "CREATE TABLE o (k STRING, ws TIMESTAMP(3), we TIMESTAMP(3), n BIGINT, s BIGINT) WITH ('connector' = 'wintest');"
+                          "SET 'table.dml-sync' = 'true';"
+                          "INSERT INTO o SELECT k, window_start, window_end, COUNT(*), SUM(v) FROM TABLE(TUMBLE(TABLE clk, "
+                          "DESCRIPTOR(pt), INTERVAL '1' HOUR)) GROUP BY k, window_start, window_end;") == WEIR_OK);
     bool ok = false;
     CHECK_EQ_INT(proc_total(3600000000LL, t0 - 3600000, t0 + 7200000, &ok), 30);
     CHECK(ok);
@@ -1326,15 +1194,9 @@ TEST(processing_time_windows_fire_at_the_end_of_input) {
  * micros). */
 static char *ltz_daily(const char *zone, const int64_t *utc_ms, int n) {
     reset();
-    for (int i = 0; i < n; i++) {
-        win_row *r = &in_rows[nin_rows++];
-        r->split = 0;
-        snprintf(r->key, sizeof r->key, "a");
-        r->v = i;
-        r->ts_ms = utc_ms[i];
-    }
+    for (int i = 0; i < n; i++) add_row(0, "a", i, utc_ms[i]);
     weir_err err;
-    weir_sql_session *s = new_session(1);
+    weir_sql_session *s = sqltest_session(1, stderr);
     char script[1024];
     /* the zone as a user sets it: the job applies it at its start */
     snprintf(script, sizeof script,
@@ -1347,7 +1209,7 @@ static char *ltz_daily(const char *zone, const int64_t *utc_ms, int n) {
              "INSERT INTO o SELECT k, window_start, window_end, window_time, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, "
              "DESCRIPTOR(ts), INTERVAL '1' DAY)) GROUP BY k, window_start, window_end, window_time;",
              zone);
-    CHECK(exec(s, script) == WEIR_OK);
+    CHECK(sqltest_exec(s, script) == WEIR_OK);
     weir_sql_job_stats st;
     weir_sql_session_stats(s, &st);
     CHECK_EQ_INT(st.late_rows, 0);
@@ -1442,18 +1304,8 @@ int main(void) {
         {"ltz_day_window_across_daylight_saving", ltz_day_window_across_daylight_saving},
         {"unknown_time_zone_is_refused", unknown_time_zone_is_refused},
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int before = weir_test_failed_checks;
-        cases[i].fn();
-        if (weir_test_failed_checks == before) passed++;
-        else {
-            failed++;
-            fprintf(stderr, "FAIL %s\n", cases[i].name);
-        }
-    }
+    int rc = weir_test_run(__FILE__, cases, sizeof cases / sizeof cases[0]);
     reset();
     weir_buf_free(&collected);
-    printf("tests/unit/test_sql_window.c: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return rc;
 }

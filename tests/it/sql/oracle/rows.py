@@ -145,3 +145,11 @@ def sqlite_values(row, part, off):
     return (row["id"], row["k"], None if row["amount"] is None else float(row["amount"]), row["price"],
             row["name"], row["cat"], None if row["flag"] is None else int(row["flag"]), row["ts"],
             row["pad"], row["code"], row["note"], part, off)
+
+
+def load_sqlite(db, table, rows, positions):
+    """Creates table in the SQLite db holding rows, each with the (partition, offset) its
+    record got (positions, in the same order; see sqltest.produce_values)."""
+    db.execute("CREATE TABLE %s (%s)" % (table, SQLITE_DDL))
+    db.executemany("INSERT INTO %s VALUES (%s)" % (table, ",".join("?" * 13)),
+                   [sqlite_values(r, part, off) for r, (part, off) in zip(rows, positions)])

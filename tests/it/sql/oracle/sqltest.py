@@ -1,10 +1,13 @@
-"""Helpers for the SQL integration tests: run `weir sql` (WEIR_BIN) as a user would, read
-a topic back whole, and compare rows as multisets with type-aware normalisation (DECIMAL
-as Decimal at the column's scale, DOUBLE to 12 significant digits, BOOLEAN from JSON
-true/false or SQLite 0/1, DATE and TIMESTAMP parsed)."""
+"""Helpers for the SQL integration tests: run `weir sql` (WEIR_BIN) as a user would (and
+stop a background one), produce records and read a topic back whole, read the Kafka
+positions of a job's checkpoints, compare rows as multisets with type-aware
+normalisation (DECIMAL as Decimal at the column's scale, DOUBLE to 12 significant digits,
+BOOLEAN from JSON true/false or SQLite 0/1, DATE and TIMESTAMP parsed), and apply a
+tableau's changelog to compare its final state with SQLite's answer."""
 
 import collections
 import datetime
+import json
 import os
 import re
 import signal
@@ -120,6 +123,46 @@ class Running:
             self.proc.wait()
 
 
+def stop(run, sig=signal.SIGTERM, timeout=60):
+    """Sends sig to a Running `weir sql` and waits for it to end (kills it and fails after
+    timeout); checks its stderr for sanitizer reports; returns its exit status."""
+    if run.alive():
+        run.proc.send_signal(sig)
+    try:
+        run.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        pytest.fail("weir sql did not stop within %ss\nstderr:\n%s" % (timeout, run.stderr()[-4000:]), pytrace=False)
+    for t in run._threads:
+        t.join(10)
+    check_sanitizers("weir sql", run.stderr())
+    return run.proc.returncode
+
+
+# ------------------------------------------------------------------ topics
+
+def produce_values(p, topic, items):
+    """Produces each (partition, value) of items to topic in order with producer p (waiting
+    while its queue is full), then flushes and fails unless every record was delivered.
+    Returns the (partition, offset) of each record, in the order of items."""
+    reports = {}
+    n = 0
+    for i, (part, value) in enumerate(items):
+        n += 1
+        while True:
+            try:
+                p.produce(topic, value=value, partition=part,
+                          on_delivery=lambda err, msg, i=i: reports.__setitem__(i, (err, msg.partition(), msg.offset())))
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    assert p.flush(60) == 0, "records of %s still undelivered" % topic
+    errs = [e for e, _p, _o in reports.values() if e is not None]
+    assert len(reports) == n and not errs, "delivery to %s failed: %s" % (topic, errs[:3])
+    return [reports[i][1:] for i in range(n)]
+
+
 def read_topic(bootstrap, topic, timeout=30, expect=None):
     """Every record of every partition of topic, up to the end of each partition (and, if
     expect is given, until at least that many arrived). Returns the consumer messages."""
@@ -147,6 +190,50 @@ def read_topic(bootstrap, topic, timeout=30, expect=None):
             len(msgs), topic, timeout, sorted(eof), parts, expect), pytrace=False)
     finally:
         c.close()
+
+
+# ------------------------------------------------------------------ checkpoints
+
+def complete_checkpoints(chk_dir):
+    """(number, path of _metadata) of each complete checkpoint under chk_dir/<job id>/chk-N
+    (savepoints left out), oldest first; [] when there is none."""
+    done = []
+    if not os.path.isdir(chk_dir):
+        return done
+    for job in os.listdir(chk_dir):
+        d = os.path.join(chk_dir, job)
+        if job == "savepoints" or not os.path.isdir(d):
+            continue
+        for c in os.listdir(d):
+            meta = os.path.join(d, c, "_metadata")
+            if c.startswith("chk-") and os.path.exists(meta):
+                done.append((int(c[4:]), meta))
+    return sorted(done)
+
+
+def checkpoint_sources(meta_path):
+    """Per source of a checkpoint's (or savepoint's) _metadata, {(topic, partition): next
+    offset} from its Kafka position bytes (version, u16 topic length, topic, i32
+    partition, i64 offset, big-endian)."""
+    with open(meta_path) as f:
+        meta = json.load(f)
+    out = []
+    for src in meta["sources"]:
+        offs = {}
+        for sp in src["splits"]:
+            b = bytes.fromhex(sp["position"])
+            tl = int.from_bytes(b[1:3], "big")
+            offs[(b[3:3 + tl].decode(), int.from_bytes(b[3 + tl:7 + tl], "big"))] = int.from_bytes(b[7 + tl:15 + tl], "big")
+        out.append(offs)
+    return out
+
+
+def checkpoint_positions(meta_path):
+    """{(topic, partition): next offset} over every source of a checkpoint's _metadata."""
+    out = {}
+    for offs in checkpoint_sources(meta_path):
+        out.update(offs)
+    return out
 
 
 # ------------------------------------------------------------------ normalisation
@@ -245,3 +332,46 @@ def parse_print(text):
         if m:
             out.append((m.group(1), m.group(2).split(", ") if m.group(2) else []))
     return out
+
+
+# ------------------------------------------------------------------ changelogs
+
+def changelog_state(columns, table, what, cell):
+    """The multiset left after applying a tableau's changelog (+I/+U add a row, -U/-D take
+    an equal one away), and the count of each kind. columns: [(name, Flink type)]; cell
+    turns a tableau cell into the value norm takes. A retraction of a row that is not
+    there fails: Flink's changelog never does that."""
+    assert table, "%s: no tableau printed" % what
+    assert table[0] == ["op"] + [c for c, _ in columns], "%s: header %r" % (what, table[0])
+    state, kinds = collections.Counter(), collections.Counter()
+    for r in table[1:]:
+        kinds[r[0]] += 1
+        row = tuple(norm(t, cell(t, v), "sqlite") for (_c, t), v in zip(columns, r[1:]))
+        if r[0] in ("+I", "+U"):
+            state[row] += 1
+        else:
+            assert r[0] in ("-U", "-D"), "%s: row kind %r" % (what, r[0])
+            assert state[row] > 0, "%s: %s retracts a row that is not there: %r" % (what, r[0], row)
+            state[row] -= 1
+    return +state, kinds
+
+
+def run_changelog_case(weir, bootstrap, script, columns, db, sqlite, what, cell, want_rows=False):
+    """Runs script (`weir sql -e`, ending in a query printed as a tableau) and compares the
+    final state of its changelog with SQLite's answer to sqlite over db; with want_rows,
+    an empty answer fails too (the case would test nothing). Returns the count of each
+    row kind."""
+    p = run_sql(weir, ["-e", script, "--bootstrap-servers", bootstrap])
+    assert p.returncode == 0, "%s: weir sql -e exited %s\nstdout:\n%s\nstderr:\n%s" % (
+        what, p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    got, kinds = changelog_state(columns, parse_tableau(p.stdout), what, cell)
+    want = collections.Counter(tuple(norm(t, v, "sqlite") for (_c, t), v in zip(columns, row))
+                               for row in db.execute(sqlite).fetchall())
+    if got != want:
+        pytest.fail("%s: final state differs from SQLite (weir %d rows, SQLite %d)\nonly in SQLite: %s\n"
+                    "only in weir: %s" % (what, sum(got.values()), sum(want.values()),
+                                          list((want - got).elements())[:8], list((got - want).elements())[:8]),
+                    pytrace=False)
+    if want_rows:
+        assert sum(want.values()) > 0, "%s: the oracle's result is empty; the case tests nothing" % what
+    return kinds

@@ -433,4 +433,26 @@ int weir_sql_list_checkpoints(const char *job_dir, int64_t **complete, int *ncom
 bool weir_sql_parse_memory_size(const char *s, int64_t *out);
 void weir_sql_format_bytes(char *buf, size_t cap, int64_t n);
 
+/* ---- engine.c and engine_ckpt.c (checkpoints) share these ------------------------------ */
+
+typedef struct weir_sql_ckpt_report weir_sql_ckpt_report;
+/* The job-wide state of a plan node (made on first use) and an operator's function table. */
+weir_sql_op_shared *weir_sql_job_shared_of(weir_sql_job *job, const weir_sql_plan *p);
+const weir_sql_op_vtab *weir_sql_plan_vtab(const weir_sql_plan *p);
+/* At job start, on the start thread: reads the checkpoint configuration and, when there is
+ * a checkpoint or savepoint to restore, checks it against the plan and loads it. */
+int weir_sql_job_setup_checkpoints(weir_sql_job *job, weir_err *err);
+/* The supervisor's loop while the workers run: starts, completes and abandons checkpoints
+ * and enforces the memory cap. */
+void weir_sql_job_coordinate(weir_sql_job *job, int nstarted);
+/* On a worker: hands the restored state to its operator instances (before any row), runs
+ * the operators' ticks, takes the next step of a requested barrier, and records where its
+ * readers stand. @thread worker */
+int weir_sql_worker_restore(weir_sql_worker *w, weir_err *err);
+int weir_sql_worker_tick(weir_sql_worker *w, weir_err *err);
+int weir_sql_worker_barrier_step(weir_sql_worker *w, weir_err *err);
+int weir_sql_worker_record_positions(weir_sql_worker *w, weir_sql_ckpt_report *r, weir_err *err);
+void weir_sql_ckpt_report_reset(weir_sql_ckpt_report *r, int64_t n);
+void weir_sql_ckpt_report_free(weir_sql_ckpt_report *r);
+
 #endif

@@ -362,3 +362,12 @@ void weir_random_bytes(void *dst, size_t n) {
         n -= (size_t)k;
     }
 }
+
+uint64_t weir_fnv1a64(uint64_t h, const void *data, size_t n) {
+    const uint8_t *b = data;
+    for (size_t k = 0; k < n; k++) {
+        h ^= b[k];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

@@ -100,6 +100,11 @@ size_t weir_varint_size(int64_t v);
 /* CRC-32C (Castagnoli), as record batches use. Hardware instruction when available. */
 uint32_t weir_crc32c(uint32_t crc, const void *data, size_t n);
 
+/* FNV-1a 64 over n bytes, continuing from h (start with WEIR_FNV1A64_INIT): stable across
+ * processes and machines, for ids and keys that must hash the same after a restart. */
+#define WEIR_FNV1A64_INIT 0xcbf29ce484222325ull
+uint64_t weir_fnv1a64(uint64_t h, const void *data, size_t n);
+
 /* Clocks. */
 int64_t weir_now_ms(void);   /* wall clock, ms since the epoch */
 int64_t weir_mono_ms(void);  /* monotonic ms */

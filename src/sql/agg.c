@@ -88,12 +88,7 @@ void weir_sql_row_key_store(weir_sql_batch *b, int row, int first, const uint8_t
 
 /* FNV-1a with a final avalanche (the low bits pick slots and workers). */
 uint64_t weir_sql_hash_bytes(const void *data, size_t n) {
-    const uint8_t *p = data;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t k = 0; k < n; k++) {
-        h ^= p[k];
-        h *= 0x100000001b3ull;
-    }
+    uint64_t h = weir_fnv1a64(WEIR_FNV1A64_INIT, data, n);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;

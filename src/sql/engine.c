@@ -670,12 +670,7 @@ static int worker_run(weir_sql_worker *w, weir_err *err) {
                 } else {
                     pthread_mutex_lock(&job->ckpt_lock);
                     struct timespec ts;
-                    clock_gettime(CLOCK_MONOTONIC, &ts);
-                    ts.tv_nsec += 20 * 1000000L;
-                    if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                    }
+                    weir_sql_deadline_in(&ts, 20);
                     if (!atomic_load(&job->stopping)) pthread_cond_timedwait(&job->ckpt_cond, &job->ckpt_lock, &ts);
                     pthread_mutex_unlock(&job->ckpt_lock);
                 }

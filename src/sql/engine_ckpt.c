@@ -479,12 +479,7 @@ void weir_sql_job_coordinate(weir_sql_job *job, int nstarted) {
     pthread_mutex_lock(&job->ckpt_lock);
     while (job->nexited < nstarted) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        weir_sql_deadline_in(&ts, 100);
         pthread_cond_timedwait(&job->ckpt_cond, &job->ckpt_lock, &ts);
         if (job->nexited >= nstarted) break;
         pthread_mutex_unlock(&job->ckpt_lock);
@@ -578,15 +573,6 @@ void weir_sql_job_stop_with_savepoint(weir_sql_job *job) {
 
 /* ---- checkpoints: configuration and restore at job start ---------------------------------- */
 
-static uint64_t fnv64(uint64_t h, const void *p, size_t n) {
-    const uint8_t *b = p;
-    for (size_t k = 0; k < n; k++) {
-        h ^= b[k];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* A stable job id (32 hex digits, as Flink's JobID): 'weir.job.id' as given, else a hash of
  * 'pipeline.name', else of the plan's root ids (the same job file gives the same id). */
 static int job_id_of(weir_sql_job *job, weir_err *err) {
@@ -602,14 +588,14 @@ static int job_id_of(weir_sql_job *job, weir_err *err) {
         return WEIR_OK;
     }
     const char *name = weir_sql_job_config(job, "pipeline.name");
-    uint64_t h1 = 0xcbf29ce484222325ull, h2 = 0x84222325cbf29ce4ull;
+    uint64_t h1 = WEIR_FNV1A64_INIT, h2 = 0x84222325cbf29ce4ull;
     if (name) {
-        h1 = fnv64(h1, name, strlen(name));
-        h2 = fnv64(h2, name, strlen(name));
+        h1 = weir_fnv1a64(h1, name, strlen(name));
+        h2 = weir_fnv1a64(h2, name, strlen(name));
     } else {
         for (int k = 0; k < job->nroots; k++) {
-            h1 = fnv64(h1, job->roots[k]->id, 16);
-            h2 = fnv64(h2, job->roots[k]->id, 16);
+            h1 = weir_fnv1a64(h1, job->roots[k]->id, 16);
+            h2 = weir_fnv1a64(h2, job->roots[k]->id, 16);
         }
     }
     snprintf(job->job_id, sizeof job->job_id, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);

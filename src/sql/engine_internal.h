@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "sql/sql.h"
 
@@ -310,6 +311,9 @@ struct weir_sql_job {
     char restored_from[WEIR_SQL_PATH_MAX_];
     struct weir_sql_job *link; /* the session's list */
 };
+
+/* ts = now + ms on CLOCK_MONOTONIC (the clock the engine's condition variables wait on). */
+void weir_sql_deadline_in(struct timespec *ts, int ms);
 
 /* Records a failure (the first one wins) and asks every worker to stop. @thread any */
 void weir_sql_job_fail(weir_sql_job *job, const weir_err *err);

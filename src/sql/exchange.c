@@ -56,7 +56,7 @@ void weir_sql_inbox_free(weir_sql_inbox *in) {
     pthread_cond_destroy(&in->cond);
 }
 
-static void deadline_in(struct timespec *ts, int ms) {
+void weir_sql_deadline_in(struct timespec *ts, int ms) {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
@@ -89,7 +89,7 @@ static int send_msg(weir_sql_op *op, int to, weir_sql_xmsg *m, weir_err *err) {
             pthread_mutex_lock(&in->lock);
             if (in->nbatches >= WEIR_SQL_INBOX_CAP) {
                 struct timespec ts;
-                deadline_in(&ts, 5);
+                weir_sql_deadline_in(&ts, 5);
                 pthread_cond_timedwait(&in->cond, &in->lock, &ts);
             }
             pthread_mutex_unlock(&in->lock);
@@ -255,7 +255,7 @@ int weir_sql_worker_drain(weir_sql_worker *w, int wait_ms, weir_err *err) {
     pthread_mutex_lock(&in->lock);
     if (!in->head && wait_ms > 0) {
         struct timespec ts;
-        deadline_in(&ts, wait_ms);
+        weir_sql_deadline_in(&ts, wait_ms);
         pthread_cond_timedwait(&in->cond, &in->lock, &ts);
     }
     weir_sql_xmsg *list = in->head;

@@ -741,15 +741,6 @@ static void finish(weir_sql_planner *pl, weir_sql_plan *p) {
 
 /* ---- stable ids ----------------------------------------------------------------------- */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const uint8_t *b = data;
-    for (size_t k = 0; k < n; k++) {
-        h ^= b[k];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* Whether the node keeps operator state in checkpoints (its id is what the state is
  * found by). */
 static bool stateful_node(const weir_sql_plan *p) {
@@ -814,14 +805,14 @@ static void assign_ids(weir_sql_planner *pl, weir_sql_plan *p) {
     weir_buf_init(&line);
     weir_sql_plan_describe(&line, p, true);
     if (stateful_node(p)) strip_select_aliases(&line);
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = WEIR_FNV1A64_INIT;
     uint8_t kind = (uint8_t)p->kind;
-    h = fnv1a(h, &kind, 1);
-    h = fnv1a(h, line.data, line.len);
+    h = weir_fnv1a64(h, &kind, 1);
+    h = weir_fnv1a64(h, line.data, line.len);
     for (int i = 0; i < p->ninputs; i++) {
-        h = fnv1a(h, "|", 1);
+        h = weir_fnv1a64(h, "|", 1);
         if (!stateful_node(p)) {
-            h = fnv1a(h, p->inputs[i]->id, 16);
+            h = weir_fnv1a64(h, p->inputs[i]->id, 16);
             continue;
         }
         const weir_sql_plan *in = p->inputs[i];
@@ -831,7 +822,7 @@ static void assign_ids(weir_sql_planner *pl, weir_sql_plan *p) {
             weir_buf_append(&line, " ", 1);
             weir_sql_ltype_print(&line, in->cols[c].type);
             weir_buf_append(&line, ",", 1);
-            h = fnv1a(h, line.data, line.len);
+            h = weir_fnv1a64(h, line.data, line.len);
         }
     }
     weir_buf_free(&line);
@@ -843,7 +834,7 @@ static void assign_ids(weir_sql_planner *pl, weir_sql_plan *p) {
         if (!seen) break;
         char occurrence[24];
         int n = snprintf(occurrence, sizeof occurrence, "#%d", repeat);
-        h = fnv1a(base, occurrence, (size_t)n);
+        h = weir_fnv1a64(base, occurrence, (size_t)n);
     }
     if (pl->nids == pl->capids) {
         int cap = pl->capids ? pl->capids * 2 : 16;
